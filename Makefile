@@ -17,11 +17,24 @@ $(BIN)/activate: requirements.txt
 
 setup: $(BIN)/activate
 
-# graphviz draws the DAG pictures; installed from Debian when missing (root on CI and here).
+# Debian packages: graphviz draws the DAG pictures; slurmctld, slurmd, slurm-client and munge
+# run the one-node cluster of tests/test_slurm.py. Installed quietly, only the missing ones and
+# only as root (CI and here); without root a missing graphviz is an error and a missing Slurm
+# only skips the SLURM test. Each package is detected by one of its programs.
+SYSTEM_PACKAGES := graphviz:dot slurmctld:/usr/sbin/slurmctld slurmd:/usr/sbin/slurmd \
+	slurm-client:sbatch munge:/usr/sbin/munged
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-	  else echo "graphviz missing: install it (sudo apt-get install graphviz)"; exit 1; fi; }
+	@missing=; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v "$${pair#*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  log=$$(mktemp); if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; } >$$log 2>&1; then \
+	    cat $$log; rm -f $$log; exit 1; fi; rm -f $$log; \
+	elif echo "$$missing" | grep -qw graphviz; then \
+	  echo "graphviz missing: install it (sudo apt-get install graphviz)"; exit 1; \
+	else echo "Not installed:$$missing (sudo make system-deps): the SLURM test is skipped"; fi
 
 run: setup
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/default
@@ -41,8 +54,10 @@ report: setup
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/default
 	$(SNAKEMAKE) --report $(RESULTS)/report.html
 
+# profiles/slurm only: without `--workflow-profile none`, Snakemake would add profiles/default
+# (local runs) on top and its default-resources would replace the cluster's.
 slurm: setup
-	$(SNAKEMAKE) --profile profiles/slurm
+	$(SNAKEMAKE) --profile profiles/slurm --workflow-profile none
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -1,0 +1,24 @@
+# decaylm: raw MPRA reads -> degradation target -> split -> tokenizers -> models -> comparison.
+# Run: snakemake --cores 8 [--configfile my.yaml]; see README.md.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/target.smk"
+include: "rules/split.smk"
+include: "rules/tokenizers.smk"
+include: "rules/models.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

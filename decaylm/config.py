@@ -1,0 +1,84 @@
+"""Checks of the config that a JSON schema cannot express; each failure is one line naming the key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from decaylm.errors import InputError
+from decaylm.split import check_fractions
+
+MODEL_KINDS_WITH_TOKENIZER = {"bert"}
+
+
+def check_config(config: dict) -> None:
+    _check_data(config["data"])
+    _check_target(config["target"], config["data"])
+    check_fractions(config["split"]["fractions"])
+    _check_models(config)
+    _check_results(config["results"])
+
+
+def _check_data(data: dict) -> None:
+    hours = data["hours"]
+    if any(b <= a for a, b in zip(hours, hours[1:])):
+        raise InputError("data.hours", f"{hours} must increase strictly", "list each hour once, in order")
+    if data["source"] in ("simulated", "utrseq"):
+        missing = [h for h in data["filter_hours"] if h not in hours]
+        if missing:
+            raise InputError("data.filter_hours", f"hour(s) {missing} not in data.hours", "choose hours from data.hours")
+    if data["source"] == "utrseq":
+        if not data["path"]:
+            raise InputError("data.path", "empty, but data.source is utrseq",
+                             "set it to the folder with reporter_counts.txt and reporter_seq.txt")
+        if not Path(data["path"]).is_dir() and not data["download"]:
+            raise InputError("data.path", f"folder '{data['path']}' not found",
+                             "point it at the UTR-seq files, or set data.download: true to fetch them")
+    if data["source"] == "table":
+        for key in ("expression", "sequences"):
+            if not data[key]:
+                raise InputError(f"data.{key}", "empty, but data.source is table", "name the CSV file")
+            if not Path(data[key]).is_file():
+                raise InputError(f"data.{key}", f"file '{data[key]}' not found", "check the path")
+
+
+def _check_target(target: dict, data: dict) -> None:
+    if target["to_hour"] <= target["from_hour"]:
+        raise InputError("target.to_hour", f"{target['to_hour']:g} is not after target.from_hour {target['from_hour']:g}",
+                         "swap them")
+    if data["source"] in ("simulated", "utrseq"):
+        for key in ("from_hour", "to_hour"):
+            if target[key] not in data["hours"]:
+                raise InputError(f"target.{key}", f"hour {target[key]:g} is not in data.hours {data['hours']}",
+                                 "choose one of the measured hours")
+
+
+def _check_models(config: dict) -> None:
+    tokenizers = config["tokenizers"]
+    pretraining = config.get("pretraining", {})
+    for name, spec in config["models"].items():
+        if spec["kind"] in MODEL_KINDS_WITH_TOKENIZER:
+            tokenizer = spec.get("tokenizer")
+            if tokenizer is None:
+                raise InputError(f"models.{name}.tokenizer", "missing", f"name one of the tokenizers: {sorted(tokenizers)}")
+            if tokenizer not in tokenizers:
+                raise InputError(f"models.{name}.tokenizer", f"'{tokenizer}' is not a configured tokenizer",
+                                 f"use one of {sorted(tokenizers)} or add it under tokenizers")
+            source = spec.get("init_from")
+            if source is not None and source not in pretraining:
+                raise InputError(f"models.{name}.init_from", f"'{source}' is not under pretraining",
+                                 f"use one of {sorted(pretraining)}")
+        if spec["kind"] == "pretrained" and not spec.get("checkpoint"):
+            raise InputError(f"models.{name}.checkpoint", "missing", "give a hub id or a local directory")
+    for name, spec in pretraining.items():
+        if spec.get("tokenizer") not in tokenizers:
+            raise InputError(f"pretraining.{name}.tokenizer", f"'{spec.get('tokenizer')}' is not a configured tokenizer",
+                             f"use one of {sorted(tokenizers)}")
+
+
+def _check_results(results: str) -> None:
+    """Refuse a results folder that can't be written before any job starts."""
+    path = Path(results)
+    existing = next((p for p in [path, *path.parents] if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError("results", f"cannot write under '{existing}'", "choose a writable folder")

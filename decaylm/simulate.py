@@ -1,0 +1,471 @@
+"""A seeded simulator of a UTR-seq MPRA: the pipeline's embedded default data source.
+
+It writes exactly the real UTR-seq format (see ../shared/data/utrseq/README.md), so one
+reader serves real and simulated data:
+
+- ``reporter_counts.txt``: tab-separated, header ``id AR01 .. ARnn`` (one column per hour,
+  AR01 = first hour), integer read counts per reporter, then spike-in rows ``SPIKE_0..``.
+- ``reporter_seq.txt``: tab-separated, no header: id, upper-case DNA sequence.
+- ``truth.tsv``: id, y_true (noise-free log2 expression at ``to_hour`` minus at
+  ``from_hour``), one column per element kind with the number of its sites in the
+  sequence, early_rate, late_rate, onset.
+
+Biology (maternal mRNA clearance in the zebrafish embryo, Rabani et al. 2017):
+
+- Background: order-0 AT-rich sequence (A .3, C .2, G .2, T .3 by default).
+- Planted elements, each kind present with its own probability and possibly in extra
+  copies, at random non-overlapping positions:
+  miR-430 site ``AGCACTT`` (seed GCACTT; an ``A`` after it makes the stronger 8mer),
+  AU-rich element ``TATTTAT``, Pumilio ``TGTAHATA`` (H = A/C/T): late-onset destabilizing;
+  poly-U (a run of >= 8 T): stabilizing, more so the longer the run;
+  GC-rich stretch (a run of >= 10 G/C): early destabilizing, more so the longer the run.
+- Site strength: kind-specific weight (8mer vs 7mer, run length) times a mild position
+  weight (sites nearer the 3' end act slightly more); copies of one kind give diminishing
+  returns (the k-th strongest copy counts ``copy_decay**(k-1)``).
+- Two-phase kinetics, log2 expression
+  ``E(t) = -early_rate * t - late_rate * max(0, t - onset)`` (plus the log2 initial
+  abundance), with a per-reporter onset near 5 h and per-reporter background rates.
+  Rates are net log2 changes per hour and add up linearly over elements: a strong poly-U
+  reporter can have a small negative late rate (net accumulation, as some real reporters
+  rise between 2 and 8 h).
+- Reads: at each hour the sequenced library holds reporter molecules
+  (initial abundance, lognormal, times ``2**E(t)``), constant spike-in molecules and a
+  constant pool of other RNA; a time point's ``depth`` reads are shared among them in
+  proportion to molecule numbers, and counts are negative-binomial (overdispersed)
+  around that. Reporter read totals therefore fall with time and spike-in reads rise,
+  as in the real data, and dividing by the spike-in sum recovers expression.
+
+Which sites count: truth columns hold the sites found by scanning the final sequence
+(planted ones plus any the background made by chance), and y_true is computed from those
+same sites, so the truth always agrees with the sequence.
+
+Same seed gives byte-identical files (one ``numpy.random.default_rng(seed)`` stream).
+
+Calibration (defaults, 4000 reporters, seed 0; target as the pipeline computes it:
+log2((count + 1) / spike-in sum) at to_hour minus from_hour, reporters with >= 20 reads at
+from_hour): y_true mean -1.13 sd 1.03; measured target mean -1.07 sd 1.07, correlation
+with y_true 0.95; a char 1-6-mer CountVectorizer + RidgeCV trained on the measured target
+of 80% of reporters scores R2 0.90 against y_true of the other 20% (0.895-0.91 over seeds
+0-4). tests/test_simulate.py checks this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from decaylm.errors import InputError
+from decaylm.io import atomic_path, write_tsv
+
+log = logging.getLogger("decaylm.simulate")
+
+ELEMENT_KINDS: tuple[str, ...] = ("mir430", "are", "pumilio", "polyu", "gc_rich")
+BASES = "ACGT"
+WHERE = "data.simulate"
+
+# Scanners: how a site of each kind is recognised in a sequence.
+_MIR430 = re.compile(r"(?=AGCACTT)")
+_ARE = re.compile(r"(?=TATTTAT)")
+_PUMILIO = re.compile(r"(?=TGTA[ACT]ATA)")
+_POLYU_MIN = 8
+_GC_MIN = 10
+_POLYU = re.compile(r"T{%d,}" % _POLYU_MIN)
+_GC_RUN = re.compile(r"[GC]{%d,}" % _GC_MIN)
+
+
+def _default_element_probs() -> dict[str, float]:
+    return {"mir430": 0.25, "are": 0.25, "pumilio": 0.2, "polyu": 0.2, "gc_rich": 0.2}
+
+
+def _default_early_effects() -> dict[str, float]:
+    # log2 units per hour added to early_rate by one full-strength site
+    return {"mir430": 0.0, "are": 0.0, "pumilio": 0.0, "polyu": -0.025, "gc_rich": 0.1}
+
+
+def _default_late_effects() -> dict[str, float]:
+    # log2 units per hour added to late_rate (after onset) by one full-strength site
+    return {"mir430": 0.4, "are": 0.25, "pumilio": 0.2, "polyu": -0.15, "gc_rich": 0.0}
+
+
+@dataclass
+class SimulationConfig:
+    """Every knob of the simulator; defaults give data shaped like the real UTR-seq set."""
+
+    n_reporters: int = 4000
+    length: int = 110
+    seed: int = 0
+    hours: list[float] = field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
+    from_hour: float = 2
+    to_hour: float = 8
+    id_prefix: str = "SIM_T"
+    # background composition, order 0
+    base_probs: dict[str, float] = field(
+        default_factory=lambda: {"A": 0.3, "C": 0.2, "G": 0.2, "T": 0.3}
+    )
+    # elements: probability that a reporter carries the kind; then each extra copy with
+    # probability extra_copy_prob, up to max_copies
+    element_probs: dict[str, float] = field(default_factory=_default_element_probs)
+    extra_copy_prob: float = 0.25
+    max_copies: int = 3
+    copy_decay: float = 0.8
+    position_slope: float = 0.1  # site weight runs from 1 - slope (5' end) to 1 + slope (3')
+    mir430_8mer_prob: float = 0.5  # planted miR-430 sites that are 8mers (AGCACTTA)
+    mir430_7mer_weight: float = 0.7  # strength of a 7mer relative to an 8mer
+    polyu_lengths: list[int] = field(default_factory=lambda: [8, 10])  # planted run, inclusive
+    gc_lengths: list[int] = field(default_factory=lambda: [10, 12])  # planted run, inclusive
+    early_effects: dict[str, float] = field(default_factory=_default_early_effects)
+    late_effects: dict[str, float] = field(default_factory=_default_late_effects)
+    # kinetics (log2 per hour)
+    base_early_rate: float = 0.02
+    early_rate_sd: float = 0.01
+    base_late_rate: float = 0.1
+    late_rate_sd: float = 0.02
+    onset_mean: float = 5.0
+    onset_sd: float = 0.2
+    onset_min: float = 4.0
+    onset_max: float = 6.0
+    # reads
+    abundance_sd: float = 0.5  # natural-log sd of the initial abundance
+    depth_min: float = 1.0e6  # reads per time point, drawn uniformly in [min, max]
+    depth_max: float = 2.0e6
+    reporter_fraction: float = 0.6  # share of the library that is reporters at the first hour
+    spike_reads: float = 1500.0  # expected spike-in reads (all five) at the first hour
+    spike_weights: list[float] = field(default_factory=lambda: [0.5, 0.05, 0.06, 0.22, 0.12])
+    dispersion: float = 0.02  # reporter reads, negative binomial: var = mu + dispersion * mu**2
+    spike_dispersion: float = 0.001  # spike-in reads: near Poisson, as the real spike-ins agree
+
+    def __post_init__(self) -> None:
+        self.element_probs = _merge_kinds("element_probs", self.element_probs, _default_element_probs())
+        self.early_effects = _merge_kinds("early_effects", self.early_effects, _default_early_effects())
+        self.late_effects = _merge_kinds("late_effects", self.late_effects, _default_late_effects())
+        self._validate()
+
+    def _validate(self) -> None:
+        def bad(key: str, problem: str, fix: str = "") -> InputError:
+            return InputError(f"{WHERE}.{key}", problem, fix)
+
+        for key in ("n_reporters", "length", "seed", "max_copies"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise bad(key, f"must be an integer, got {value!r}")
+        if self.n_reporters < 1:
+            raise bad("n_reporters", f"must be at least 1, got {self.n_reporters}")
+        if self.seed < 0:
+            raise bad("seed", f"must be >= 0, got {self.seed}")
+        if self.max_copies < 1:
+            raise bad("max_copies", f"must be at least 1, got {self.max_copies}")
+        floats = [f.name for f in dataclasses.fields(self) if f.type in ("float", float)]
+        for key in floats:
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+                raise bad(key, f"must be a finite number, got {value!r}")
+        for key in ("extra_copy_prob", "mir430_8mer_prob", "copy_decay"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise bad(key, f"must be between 0 and 1, got {getattr(self, key)}")
+        if not 0 < self.reporter_fraction <= 1:
+            raise bad("reporter_fraction", f"must be in (0, 1], got {self.reporter_fraction}")
+        for key in ("early_rate_sd", "late_rate_sd", "onset_sd", "abundance_sd", "dispersion", "spike_dispersion", "position_slope", "mir430_7mer_weight"):
+            if getattr(self, key) < 0:
+                raise bad(key, f"must be >= 0, got {getattr(self, key)}")
+        if self.position_slope >= 1:
+            raise bad("position_slope", f"must be below 1, got {self.position_slope}")
+        if not 0 < self.depth_min <= self.depth_max:
+            raise bad("depth_min", f"need 0 < depth_min <= depth_max, got {self.depth_min} and {self.depth_max}")
+        if self.spike_reads <= 0:
+            raise bad("spike_reads", f"must be > 0, got {self.spike_reads}")
+        if not self.onset_min <= self.onset_mean <= self.onset_max:
+            raise bad("onset_mean", f"must lie in [onset_min, onset_max] = [{self.onset_min}, {self.onset_max}]")
+
+        # hours
+        try:
+            hours = [float(h) for h in self.hours]
+        except (TypeError, ValueError):
+            raise bad("hours", f"must be a list of numbers, got {self.hours!r}") from None
+        if len(hours) < 2 or any(b <= a for a, b in zip(hours, hours[1:])) or hours[0] < 0:
+            raise bad("hours", f"must be at least two increasing hours >= 0, got {self.hours!r}")
+        for key in ("from_hour", "to_hour"):
+            if float(getattr(self, key)) not in hours:
+                raise bad(key, f"{getattr(self, key)} is not one of the hours {self.hours}", "pick one of data.simulate.hours")
+        if not self.from_hour < self.to_hour:
+            raise bad("to_hour", f"must be later than from_hour ({self.from_hour}), got {self.to_hour}")
+
+        # composition
+        probs = self.base_probs
+        if not isinstance(probs, Mapping) or set(probs) != set(BASES):
+            raise bad("base_probs", f"must map each of A, C, G, T to a probability, got {probs!r}")
+        values = [probs[b] for b in BASES]
+        if any(not isinstance(v, (int, float)) or v < 0 for v in values) or not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+            raise bad("base_probs", f"must be non-negative and sum to 1, got {probs!r}")
+        for key, value in self.element_probs.items():
+            if not 0 <= value <= 1:
+                raise bad(f"element_probs.{key}", f"must be between 0 and 1, got {value}")
+
+        # planted run lengths
+        for key, minimum in (("polyu_lengths", _POLYU_MIN), ("gc_lengths", _GC_MIN)):
+            pair = getattr(self, key)
+            if (
+                not isinstance(pair, (list, tuple))
+                or len(pair) != 2
+                or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+                or not minimum <= pair[0] <= pair[1]
+            ):
+                raise bad(key, f"must be [shortest, longest] with {minimum} <= shortest <= longest, got {pair!r}")
+
+        # room for at least the longest single element (more are dropped if they do not fit)
+        longest = max(8, self.polyu_lengths[1] + 2, self.gc_lengths[1] + 2)
+        if self.length < longest:
+            raise bad("length", f"{self.length} nt cannot hold a {longest}-nt element", "raise length")
+
+        prefix = self.id_prefix
+        if not isinstance(prefix, str) or not prefix or any(ch.isspace() for ch in prefix) or prefix.startswith("SPIKE"):
+            raise bad("id_prefix", f"must be a non-empty word not starting with SPIKE, got {prefix!r}")
+
+        weights = self.spike_weights
+        if not isinstance(weights, (list, tuple)) or not weights or any(not isinstance(w, (int, float)) or w <= 0 for w in weights):
+            raise bad("spike_weights", f"must be a non-empty list of positive numbers, got {weights!r}")
+
+
+_MIN_GAP = 2  # nt between planted elements, so that they cannot merge into one site
+
+
+def _merge_kinds(key: str, given, defaults: dict[str, float]) -> dict[str, float]:
+    """Fill a per-element dict from its defaults; unknown kinds or non-numbers are errors."""
+    if not isinstance(given, Mapping):
+        raise InputError(f"{WHERE}.{key}", f"must map element kinds to numbers, got {given!r}", f"kinds: {', '.join(ELEMENT_KINDS)}")
+    merged = dict(defaults)
+    for kind, value in given.items():
+        if kind not in ELEMENT_KINDS:
+            raise InputError(f"{WHERE}.{key}.{kind}", "unknown element kind", f"use one of {', '.join(ELEMENT_KINDS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(f"{WHERE}.{key}.{kind}", f"must be a finite number, got {value!r}")
+        merged[kind] = float(value)
+    return merged
+
+
+def config_from_params(params) -> SimulationConfig:
+    """Build a SimulationConfig from a config dict (``data.simulate``); unknown keys are errors."""
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise InputError(WHERE, f"must be a mapping of simulator settings, got {type(params).__name__}")
+    known = {f.name for f in dataclasses.fields(SimulationConfig)}
+    for key in params:
+        if key not in known:
+            raise InputError(f"{WHERE}.{key}", "unknown setting", f"known: {', '.join(sorted(known))}")
+    return SimulationConfig(**dict(params))
+
+
+# ----------------------------------------------------------------------------------------
+# sequences
+
+
+def _plant_elements(cfg: SimulationConfig, rng: np.random.Generator) -> list[str]:
+    """Background sequences with elements planted at random non-overlapping positions."""
+    probs = np.array([cfg.base_probs[b] for b in BASES])
+    alphabet = np.array(list(BASES))
+    background = alphabet[rng.choice(4, size=(cfg.n_reporters, cfg.length), p=probs)]
+    gc = np.array(list("GC"))
+    sequences = []
+    dropped = 0
+    for i in range(cfg.n_reporters):
+        motifs: list[str] = []
+        for kind in ELEMENT_KINDS:
+            if rng.random() >= cfg.element_probs[kind]:
+                continue
+            copies = 1
+            while copies < cfg.max_copies and rng.random() < cfg.extra_copy_prob:
+                copies += 1
+            for _ in range(copies):
+                motifs.append(_motif(kind, cfg, rng, gc))
+        row = background[i]
+        if motifs:
+            order = rng.permutation(len(motifs))
+            motifs = [motifs[j] for j in order]
+            while sum(len(m) for m in motifs) + _MIN_GAP * (len(motifs) - 1) > cfg.length:
+                motifs.pop()  # too many for this length: drop the last in random order
+                dropped += 1
+            total = sum(len(m) for m in motifs) + _MIN_GAP * (len(motifs) - 1)
+            free = cfg.length - total
+            # stars and bars: k sorted slots among free + k places give uniform spacing
+            slots = np.sort(rng.choice(free + len(motifs), size=len(motifs), replace=False))
+            start = 0
+            for j, motif in enumerate(motifs):
+                pos = start + (slots[j] - j) - (slots[j - 1] - (j - 1) if j else 0)
+                row[pos : pos + len(motif)] = list(motif)
+                start = pos + len(motif) + _MIN_GAP
+        sequences.append("".join(row))
+    if dropped:
+        log.info("dropped %d planted elements that did not fit in %d nt", dropped, cfg.length)
+    return sequences
+
+
+def _motif(kind: str, cfg: SimulationConfig, rng: np.random.Generator, gc: np.ndarray) -> str:
+    if kind == "mir430":
+        return "AGCACTTA" if rng.random() < cfg.mir430_8mer_prob else "AGCACTT" + "CGT"[rng.integers(3)]
+    if kind == "are":
+        return "TATTTAT"
+    if kind == "pumilio":
+        return "TGTA" + "ACT"[rng.integers(3)] + "ATA"
+    if kind == "polyu":
+        # flanked by non-T so the planted run keeps its length
+        return "A" + "T" * int(rng.integers(cfg.polyu_lengths[0], cfg.polyu_lengths[1] + 1)) + "A"
+    if kind == "gc_rich":
+        n = int(rng.integers(cfg.gc_lengths[0], cfg.gc_lengths[1] + 1))
+        return "A" + "".join(gc[rng.integers(2, size=n)]) + "T"
+    raise ValueError(kind)
+
+
+def find_sites(sequence: str, mir430_7mer_weight: float = 0.7) -> dict[str, list[tuple[int, float]]]:
+    """Sites of every element kind in `sequence`: kind -> [(start, kind-specific weight)].
+
+    Weights: miR-430 8mer (AGCACTTA) 1.0, 7mer (AGCACTT + other) `mir430_7mer_weight`;
+    poly-U runs (len - 5) / 3 (an 8-T run is 1.0); GC runs (len - 5) / 5 (10 nt is 1.0):
+    both run weights are the number of 6-mers in the run over that of the shortest run.
+    """
+    sites: dict[str, list[tuple[int, float]]] = {}
+    sites["mir430"] = [
+        (m.start(), 1.0 if sequence[m.start() + 7 : m.start() + 8] == "A" else mir430_7mer_weight)
+        for m in _MIR430.finditer(sequence)
+    ]
+    sites["are"] = [(m.start(), 1.0) for m in _ARE.finditer(sequence)]
+    sites["pumilio"] = [(m.start(), 1.0) for m in _PUMILIO.finditer(sequence)]
+    sites["polyu"] = [(m.start(), (len(m.group()) - 5) / 3) for m in _POLYU.finditer(sequence)]
+    sites["gc_rich"] = [(m.start(), (len(m.group()) - 5) / 5) for m in _GC_RUN.finditer(sequence)]
+    return sites
+
+
+def count_sites(sequence: str) -> dict[str, int]:
+    """Number of sites of each element kind in `sequence` (as truth.tsv reports them)."""
+    return {kind: len(found) for kind, found in find_sites(sequence).items()}
+
+
+def _element_strength(cfg: SimulationConfig, sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per reporter: site counts and combined strength per kind (n x kinds)."""
+    n, k = len(sequences), len(ELEMENT_KINDS)
+    counts = np.zeros((n, k), dtype=np.int64)
+    strength = np.zeros((n, k))
+    for i, seq in enumerate(sequences):
+        found_by_kind = find_sites(seq, cfg.mir430_7mer_weight)
+        for j, kind in enumerate(ELEMENT_KINDS):
+            found = found_by_kind[kind]
+            counts[i, j] = len(found)
+            if not found:
+                continue
+            values = []
+            for start, weight in found:
+                where = min((start + 4) / (len(seq) - 1), 1.0)  # ~ site centre: 0 = 5' end, 1 = 3' end
+                values.append(weight * (1 + cfg.position_slope * (2 * where - 1)))
+            values.sort(reverse=True)
+            strength[i, j] = sum(v * cfg.copy_decay**r for r, v in enumerate(values))
+    return counts, strength
+
+
+# ----------------------------------------------------------------------------------------
+# kinetics and reads
+
+
+def log2_expression(hours, early_rate, late_rate, onset) -> np.ndarray:
+    """Two-phase log2 expression relative to the first moment: reporters x hours."""
+    t = np.asarray(hours, dtype=float)[None, :]
+    early = np.asarray(early_rate, dtype=float)[:, None]
+    late = np.asarray(late_rate, dtype=float)[:, None]
+    on = np.asarray(onset, dtype=float)[:, None]
+    return -early * t - late * np.maximum(0.0, t - on)
+
+
+def _negative_binomial(rng: np.random.Generator, mu: np.ndarray, dispersion: float) -> np.ndarray:
+    if dispersion == 0:
+        return rng.poisson(mu)
+    size = 1.0 / dispersion
+    return rng.negative_binomial(size, size / (size + mu))
+
+
+def ar_columns(n_hours: int) -> list[str]:
+    width = max(2, len(str(n_hours)))
+    return [f"AR{i + 1:0{width}d}" for i in range(n_hours)]
+
+
+def simulate(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Simulate one MPRA: (counts with id + ARnn and spike rows, sequences, truth)."""
+    rng = np.random.default_rng(cfg.seed)
+    n = cfg.n_reporters
+    hours = [float(h) for h in cfg.hours]
+    ids = [f"{cfg.id_prefix}{i + 1}" for i in range(n)]
+
+    sequences = _plant_elements(cfg, rng)
+    counts_per_kind, strength = _element_strength(cfg, sequences)
+    early_w = np.array([cfg.early_effects[k] for k in ELEMENT_KINDS])
+    late_w = np.array([cfg.late_effects[k] for k in ELEMENT_KINDS])
+
+    early_rate = cfg.base_early_rate + cfg.early_rate_sd * rng.standard_normal(n) + strength @ early_w
+    late_rate = cfg.base_late_rate + cfg.late_rate_sd * rng.standard_normal(n) + strength @ late_w
+    onset = np.clip(cfg.onset_mean + cfg.onset_sd * rng.standard_normal(n), cfg.onset_min, cfg.onset_max)
+
+    expr = log2_expression(hours, early_rate, late_rate, onset)
+    y_true = expr[:, hours.index(float(cfg.to_hour))] - expr[:, hours.index(float(cfg.from_hour))]
+
+    # molecules: reporters (mean initial abundance 1), spike-ins and other RNA, constant
+    abundance = np.exp(cfg.abundance_sd * rng.standard_normal(n) - cfg.abundance_sd**2 / 2)
+    reporters = abundance[:, None] * np.exp2(expr)  # n x hours
+    other = n * (1.0 / cfg.reporter_fraction - 1.0)
+    mean_depth = (cfg.depth_min + cfg.depth_max) / 2
+    library0 = reporters[:, 0].sum() + other
+    spike_total = cfg.spike_reads * library0 / (mean_depth - cfg.spike_reads)
+    weights = np.asarray(cfg.spike_weights, dtype=float)
+    spikes = spike_total * weights / weights.sum()
+
+    depth = rng.uniform(cfg.depth_min, cfg.depth_max, size=len(hours))
+    library = reporters.sum(axis=0) + spikes.sum() + other  # molecules per hour
+    reads_per_molecule = depth / library
+    reporter_reads = _negative_binomial(rng, reporters * reads_per_molecule, cfg.dispersion)
+    spike_reads = _negative_binomial(rng, spikes[:, None] * reads_per_molecule[None, :], cfg.spike_dispersion)
+
+    columns = ar_columns(len(hours))
+    count_ids = ids + [f"SPIKE_{s}" for s in range(len(spikes))]
+    counts = pd.DataFrame(np.vstack([reporter_reads, spike_reads]).astype(np.int64), columns=columns)
+    counts.insert(0, "id", count_ids)
+
+    seqs = pd.DataFrame({"id": ids, "sequence": sequences})
+
+    truth = pd.DataFrame({"id": ids, "y_true": y_true})
+    for j, kind in enumerate(ELEMENT_KINDS):
+        truth[kind] = counts_per_kind[:, j]
+    truth["early_rate"] = early_rate
+    truth["late_rate"] = late_rate
+    truth["onset"] = onset
+    log.info(
+        "simulated %d reporters x %d hours (seed %d): y_true mean %.2f sd %.2f",
+        n, len(hours), cfg.seed, y_true.mean(), y_true.std(),
+    )
+    return counts, seqs, truth
+
+
+# ----------------------------------------------------------------------------------------
+# output
+
+COUNTS_NAME = "reporter_counts.txt"
+SEQUENCES_NAME = "reporter_seq.txt"
+TRUTH_NAME = "truth.tsv"
+
+
+def write_outputs(frames, counts_path, sequences_path, truth_path) -> None:
+    """Write simulate()'s three frames atomically in the UTR-seq layout."""
+    counts, seqs, truth = frames
+    write_tsv(counts, counts_path)
+    with atomic_path(sequences_path) as tmp:
+        seqs[["id", "sequence"]].to_csv(tmp, sep="\t", index=False, header=False)
+    write_tsv(truth, truth_path)
+
+
+def write_simulation(cfg: SimulationConfig, out_dir) -> None:
+    """Simulate and write reporter_counts.txt, reporter_seq.txt and truth.tsv into out_dir."""
+    out = Path(out_dir)
+    write_outputs(simulate(cfg), out / COUNTS_NAME, out / SEQUENCES_NAME, out / TRUTH_NAME)

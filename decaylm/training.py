@@ -1,0 +1,185 @@
+"""One training loop for every neural regressor (CNN, BERT, hybrids, fine-tuning).
+
+Early stopping on validation loss, a checkpoint each epoch that a killed job resumes from
+(model, optimizer, schedule, RNG and early-stopping state, so the resumed run ends with the
+same numbers), length-bucketed batches (little padding), CUDA with bf16/fp16 autocast when
+there is a GPU and the CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from decaylm.io import atomic_path
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "last_epoch.pt"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    patience: int = 3
+    warmup_fraction: float = 0.05
+    grad_clip: float = 1.0
+    seed: int = 0
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_valid_loss: float
+    history: list[dict] = field(default_factory=list)
+    train_tokens_per_second: float = 0.0
+    train_seconds: float = 0.0
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast(device: torch.device):
+    """bf16 (or fp16) autocast on a GPU; a no-op on the CPU, where fp32 is fastest and exact."""
+    if device.type != "cuda":
+        return torch.autocast("cpu", enabled=False)
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of indices; within windows of 50 batches, items are sorted by length
+    so each batch pads to nearly its own length."""
+    order = rng.permutation(len(lengths))
+    window = batch_size * 50
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = order[start:start + window]
+        chunk = chunk[np.argsort(np.asarray(lengths)[chunk], kind="stable")]
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _count_tokens(batch: dict) -> int:
+    mask = batch.get("attention_mask")
+    if mask is not None:
+        return int(mask.sum())
+    return int(next(iter(batch.values())).shape[0])
+
+
+@torch.no_grad()
+def predict(model: nn.Module, items: list, collate: Callable, batch_size: int = 256, device=None) -> np.ndarray:
+    device = device or pick_device()
+    model.to(device).eval()
+    lengths = [item_length(item) for item in items]
+    order = np.argsort(lengths, kind="stable")  # length-sorted for little padding, then restored
+    out = np.empty(len(items), dtype=np.float32)
+    for start in range(0, len(items), batch_size):
+        index = order[start:start + batch_size]
+        batch = collate([items[i] for i in index])
+        batch.pop("y", None)
+        with autocast(device):
+            out[index] = model(**_to(batch, device)).float().cpu().numpy()
+    return out
+
+
+def item_length(item) -> int:
+    return len(item["input_ids"]) if isinstance(item, dict) and "input_ids" in item else 1
+
+
+def _valid_loss(model, items, collate, batch_size, device) -> float:
+    y = np.array([item["y"] for item in items], dtype=np.float32)
+    return float(np.mean((predict(model, items, collate, batch_size, device) - y) ** 2))
+
+
+def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callable, cfg: TrainConfig,
+        checkpoint_dir: Path, device: torch.device | None = None, fingerprint: str = "") -> FitResult:
+    """Train with MSE until valid loss stops improving; resume from `checkpoint_dir` if a
+    previous run with the same `fingerprint` (model spec and data) was killed. Leaves the
+    best-on-valid weights in `model`."""
+    device = device or pick_device()
+    checkpoint_path = Path(checkpoint_dir) / CHECKPOINT
+    lengths = [item_length(item) for item in train_items]
+    steps_per_epoch = math.ceil(len(train_items) / cfg.batch_size)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total_steps = steps_per_epoch * cfg.epochs
+    warmup = max(1, int(cfg.warmup_fraction * total_steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup))))
+    scaler = torch.amp.GradScaler(enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
+    state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
+             "best_weights": None, "train_seconds": 0.0, "train_tokens": 0}
+    saved = torch.load(checkpoint_path, map_location=device, weights_only=False) if checkpoint_path.exists() else None
+    if saved is not None and saved.get("fingerprint") != fingerprint:
+        log.info("ignoring %s: it was written for other settings or data", checkpoint_path)
+        saved = None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        torch.set_rng_state(saved["torch_rng"])
+        state = saved["state"]
+        log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
+    else:
+        torch.manual_seed(cfg.seed)  # dropout masks; batch order has its own per-epoch seed
+
+    while state["epoch"] < cfg.epochs and state["bad_epochs"] < cfg.patience:
+        epoch = state["epoch"] + 1
+        model.train()
+        started, tokens, loss_sum = time.perf_counter(), 0, 0.0
+        batches = batch_order(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
+        for index in batches:
+            batch = _to(collate([train_items[i] for i in index]), device)
+            y = batch.pop("y")
+            with autocast(device):
+                loss = nn.functional.mse_loss(model(**batch).float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            schedule.step()
+            tokens += _count_tokens(batch)
+            loss_sum += float(loss) * len(index)
+        seconds = time.perf_counter() - started
+        valid_loss = _valid_loss(model, valid_items, collate, cfg.batch_size * 4, device)
+        state["train_seconds"] += seconds
+        state["train_tokens"] += tokens
+        record = {"epoch": epoch, "train_loss": loss_sum / len(train_items), "valid_loss": valid_loss,
+                  "seconds": round(seconds, 2), "tokens_per_second": round(tokens / seconds, 1)}
+        state["history"].append(record)
+        if valid_loss < state["best_loss"]:
+            state.update(best_loss=valid_loss, best_epoch=epoch, bad_epochs=0,
+                         best_weights=copy.deepcopy(model.state_dict()))
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        log.info("epoch %d: train mse %.4f, valid mse %.4f, %.1f s, %.0f tokens/s%s", epoch, record["train_loss"],
+                 valid_loss, seconds, record["tokens_per_second"], " (best)" if state["best_epoch"] == epoch else "")
+        with atomic_path(checkpoint_path) as tmp:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
+                        "state": state, "config": asdict(cfg), "fingerprint": fingerprint}, tmp)
+
+    model.load_state_dict(state["best_weights"])
+    return FitResult(best_epoch=state["best_epoch"], best_valid_loss=state["best_loss"], history=state["history"],
+                     train_tokens_per_second=state["train_tokens"] / max(state["train_seconds"], 1e-9),
+                     train_seconds=state["train_seconds"])

@@ -1,0 +1,62 @@
+# Stage 1: raw data (simulated, downloaded or given) -> log2 spike-in-normalized expression table.
+
+
+rule simulate_data:
+    output:
+        counts=R("data", "raw", "reporter_counts.txt"),
+        sequences=R("data", "raw", "reporter_seq.txt"),
+        truth=R("data", "raw", "truth.tsv"),
+    params:
+        sim=lambda wildcards: {
+            "hours": config["data"]["hours"],
+            "from_hour": config["target"]["from_hour"],
+            "to_hour": config["target"]["to_hour"],
+            **config["data"]["simulate"],
+        },
+    log:
+        R("logs", "simulate_data.log"),
+    benchmark:
+        R("benchmarks", "simulate_data.tsv")
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/simulate.py"
+
+
+if SOURCE == "utrseq" and config["data"]["download"]:
+
+    rule download_utrseq:
+        output:
+            os.path.join(config["data"]["path"], "{file}.txt"),
+        wildcard_constraints:
+            file="reporter_counts|reporter_seq",
+        params:
+            url=lambda wildcards: UTRSEQ_FILES[wildcards.file + ".txt"][0],
+            sha256=lambda wildcards: UTRSEQ_FILES[wildcards.file + ".txt"][1],
+        log:
+            R("logs", "download_utrseq", "{file}.log"),
+        benchmark:
+            R("benchmarks", "download_utrseq", "{file}.tsv")
+        resources:
+            runtime=10,
+        script:
+            "../scripts/download.py"
+
+
+rule normalize_expression:
+    input:
+        unpack(expression_inputs),
+    output:
+        R("data", "expression.tsv"),
+    params:
+        data=config["data"],
+    log:
+        R("logs", "normalize_expression.log"),
+    benchmark:
+        R("benchmarks", "normalize_expression.tsv")
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/normalize_expression.py"

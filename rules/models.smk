@@ -1,0 +1,124 @@
+# Stage 5: one training job per model in config; each writes predictions and a run record.
+# Neural jobs ask for a GPU (profiles map it to a partition) and run on the CPU where there is none.
+
+
+rule train_kmer_ridge:
+    input:
+        split=R("data", "split.tsv"),
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+    wildcard_constraints:
+        model=name_regex(models_of_kind("kmer_ridge")),
+    params:
+        spec=model_spec,
+        seed=model_seed,
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    script:
+        "../scripts/train_model.py"
+
+
+rule train_cnn:
+    input:
+        split=R("data", "split.tsv"),
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+    wildcard_constraints:
+        model=name_regex(models_of_kind("cnn")),
+    params:
+        spec=model_spec,
+        seed=model_seed,
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    threads: 4
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=1,
+    script:
+        "../scripts/train_model.py"
+
+
+rule pretrain_mlm:
+    input:
+        split=R("data", "split.tsv"),
+        tokenizer=lambda wildcards: R("tokenizers", config["pretraining"][wildcards.pretraining]["tokenizer"],
+                                      "tokenizer.json"),
+    output:
+        R("pretrained", "{pretraining}", "config.json"),
+    wildcard_constraints:
+        pretraining=name_regex(config["pretraining"]),
+    params:
+        spec=lambda wildcards: config["pretraining"][wildcards.pretraining],
+        seed=lambda wildcards: config["pretraining"][wildcards.pretraining].get("seed", config["seed"]),
+    log:
+        R("logs", "pretrain_mlm", "{pretraining}.log"),
+    benchmark:
+        R("benchmarks", "pretrain_mlm", "{pretraining}.tsv")
+    threads: 4
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=1,
+    script:
+        "../scripts/pretrain_mlm.py"
+
+
+rule train_bert:
+    input:
+        split=R("data", "split.tsv"),
+        tokenizer=tokenizer_of,
+        pretrained=pretrained_of,
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+    wildcard_constraints:
+        model=name_regex(models_of_kind("bert")),
+    params:
+        spec=model_spec,
+        seed=model_seed,
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    threads: 4
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=1,
+    script:
+        "../scripts/train_model.py"
+
+
+rule finetune_pretrained:
+    input:
+        split=R("data", "split.tsv"),
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+    wildcard_constraints:
+        model=name_regex(models_of_kind("pretrained")),
+    params:
+        spec=model_spec,
+        seed=model_seed,
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    threads: 4
+    resources:
+        mem_mb=32000,
+        runtime=480,
+        gpu=1,
+    script:
+        "../scripts/train_model.py"

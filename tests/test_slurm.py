@@ -1,0 +1,242 @@
+"""Runs workflows on a real one-node SLURM cluster (tests/slurm_cluster.py) through
+snakemake-executor-plugin-slurm and profiles/slurm, and checks that every job ran as a
+SLURM job.
+
+Needs root and Debian's slurmctld, slurmd, slurm-client and munge (`make system-deps`);
+skipped with the reason otherwise, except on CI (CI set) as root, where Slurm missing is
+a failure: there `make test` has installed it.
+
+The test cluster differs from a real one only where it has to: 2 CPUs and a few GB, so the
+profile's cpus_per_task and mem_mb are capped to fit (by a second profile layered on top of
+profiles/slurm, which is otherwise used as it is: executor, status command, job name
+prefix, retries, GPU requests...). Its one "GPU" is /dev/null: `gpu: 1` jobs are scheduled
+as GPU jobs and train on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slurm_cluster import TMP_MARK, SlurmCluster, die_with_parent, missing_binaries, usable
+
+REPO = Path(__file__).resolve().parents[1]
+PROFILE = REPO / "profiles" / "slurm"
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
+MEM_CAP_MB = 3000  # per job on the test node
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ok, why = usable()
+    if not ok:
+        if os.environ.get("CI") and os.geteuid() == 0 and missing_binaries():
+            pytest.fail(f"on CI `make system-deps` should have installed Slurm: {why}")
+        pytest.skip(why)
+    # Not pytest's tmp_path: munged wants o+x on every folder above its socket, and
+    # /tmp/pytest-of-root is 0700.
+    root = Path(tempfile.mkdtemp(prefix=TMP_MARK))
+    c = SlurmCluster(root)
+    started = time.monotonic()
+    c.start()
+    c.startup_seconds = time.monotonic() - started
+    try:
+        yield c
+    finally:
+        c.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def overlay_profile(dest: Path, cluster: SlurmCluster) -> Path:
+    """A profile to give after profiles/slurm: the same resources, capped to the test node."""
+    prof = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    cpus = cluster.cpus
+
+    def fit(res: dict) -> dict:
+        res = dict(res)
+        if "cpus_per_task" in res:
+            res["cpus_per_task"] = min(int(res["cpus_per_task"]), cpus)
+        # Also over the rules' own mem_mb (rules/models.smk asks up to 32 GB).
+        res["mem_mb"] = min(int(res.get("mem_mb", MEM_CAP_MB)), MEM_CAP_MB)
+        return res
+
+    overlay = {
+        "default-resources": fit(prof["default-resources"]),
+        "set-resources": {rule: fit(res) for rule, res in prof["set-resources"].items()},
+        # The plugin's first status check comes 40 s after a submission by default.
+        "slurm-init-seconds-before-status-checks": 2,
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "config.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
+    return dest
+
+
+def workflow_copy(dest: Path) -> Path:
+    """The repository's files as a clone of the working tree would have them (tracked and
+    untracked-but-not-ignored files: no .venv, results or .snakemake)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], cwd=REPO, capture_output=True)
+    if listed.returncode == 0:
+        for name in filter(None, listed.stdout.decode().split("\0")):
+            src = REPO / name
+            if src.is_file():  # not a tracked file deleted in the work tree
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dest / name)
+    else:  # not a git checkout
+        shutil.copytree(REPO, dest, symlinks=True, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "results", ".snakemake", "__pycache__", ".pytest_cache"))
+    return dest
+
+
+def run_snakemake(args: list[str], cwd: Path, env: dict, log: Path,
+                  timeout: float) -> tuple[int, str]:
+    """Run snakemake in its own session; on timeout end that session (ours) only."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(SNAKEMAKE), *args], cwd=cwd, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True,
+                                # the cluster dies with the test too: nothing to wait for
+                                preexec_fn=die_with_parent(signal.SIGKILL))
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGINT)  # snakemake then scancels its jobs
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            rc = -1
+    return rc, log.read_text()
+
+
+def slurm_args(overlay: Path) -> list[str]:
+    return ["--profile", str(PROFILE), "--profile", str(overlay),
+            "--workflow-profile", "none"]
+
+
+def check_all_jobs_ran_on_slurm(cluster: SlurmCluster, text: str, n_jobs: int) -> dict:
+    """Every job was submitted once, allocated by slurmctld and completed; returns
+    {snakemake job id: slurm job id}."""
+    submitted = dict(SUBMITTED.findall(text))
+    assert len(submitted) == n_jobs, text[-4000:]
+    slurm_ids = set(submitted.values())
+    assert len(slurm_ids) == n_jobs
+    assert slurm_ids <= set(cluster.allocated_job_ids()), cluster.diagnostics()
+    for jid in slurm_ids:
+        info = cluster.job_info(jid)
+        assert info.get("JobState") == "COMPLETED", info
+        assert info.get("JobName", "").startswith("decaylm_"), info  # profile's prefix
+    return submitted
+
+
+TOY_SNAKEFILE = r'''
+localrules: all
+
+rule all:
+    input: "out/c.txt"
+
+rule a:
+    output: "out/a.txt"
+    shell: "echo a $SLURM_JOB_ID > {output}"
+
+# Named like a training rule, so profiles/slurm gives it a GPU and more CPUs.
+rule train_cnn:
+    input: "out/a.txt"
+    output: "out/b.txt"
+    shell: "cat {input} > {output}; echo train_cnn $SLURM_JOB_ID ${{CUDA_VISIBLE_DEVICES:-nogpu}} >> {output}"
+
+rule c:
+    input: "out/b.txt"
+    output: "out/c.txt"
+    shell: "cat {input} > {output}; echo c $SLURM_JOB_ID >> {output}"
+'''
+
+
+def test_toy_workflow_runs_every_job_on_slurm(cluster, tmp_path):
+    work = tmp_path / "toy"
+    work.mkdir()
+    (work / "Snakefile").write_text(TOY_SNAKEFILE)
+    overlay = overlay_profile(tmp_path / "overlay", cluster)
+    started = time.monotonic()
+    rc, text = run_snakemake(slurm_args(overlay), work, cluster.env(), tmp_path / "toy.log",
+                             timeout=600)
+    seconds = time.monotonic() - started
+    assert rc == 0, text[-6000:] + "\n" + cluster.diagnostics()
+    submitted = check_all_jobs_ran_on_slurm(cluster, text, 3)
+
+    lines = (work / "out" / "c.txt").read_text().split("\n")
+    ran = {ln.split()[0]: ln.split()[1:] for ln in lines if ln}
+    assert set(ran) == {"a", "train_cnn", "c"}
+    # Each rule's shell ran inside its own SLURM job, and those are the submitted ones.
+    assert {ids[0] for ids in ran.values()} == set(submitted.values())
+    assert ran["train_cnn"][1] == "0"  # the GPU that SLURM gave the training rule
+    gpu_job = cluster.job_info(ran["train_cnn"][0])
+    assert "gpu:1" in gpu_job.get("TresPerJob", "") + gpu_job.get("TRES", ""), gpu_job
+    a_job = cluster.job_info(ran["a"][0])
+    assert "gpu" not in a_job.get("TRES", ""), a_job
+    print(f"\ncluster start {cluster.startup_seconds:.1f} s, toy workflow {seconds:.1f} s")
+
+
+TINY = REPO / "config" / "tiny.yaml"
+# "rule NAME:" (a SLURM job) or "localrule NAME:" (run by Snakemake itself), then its jobid.
+JOB_HEADER = re.compile(r"^(local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$", re.M)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REPO / "Snakefile").exists() or not TINY.exists(),
+                    reason="the pipeline (Snakefile, config/tiny.yaml) is not in the repository")
+def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
+    """config/tiny.yaml end to end: every job a SLURM job, the training rules on the GPU
+    the profile asks for, and comparison.tsv and every predictions.tsv byte-identical to a
+    local run (both on the CPU, same seeds)."""
+    work = workflow_copy(tmp_path / "decaylm")
+    tiny = ["--configfile", "config/tiny.yaml"]
+
+    started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    rc, local_log = run_snakemake(["--cores", "2", *tiny, "--config", "results=results_local"],
+                                  work, env, tmp_path / "local.log", timeout=1200)
+    local_seconds = time.monotonic() - started
+    assert rc == 0, local_log[-6000:]
+
+    overlay = overlay_profile(tmp_path / "overlay", cluster)
+    started = time.monotonic()
+    rc, text = run_snakemake([*slurm_args(overlay), *tiny, "--config", "results=results_slurm"],
+                             work, cluster.env(), tmp_path / "slurm.log", timeout=1800)
+    slurm_seconds = time.monotonic() - started
+    assert rc == 0, text[-8000:] + "\n" + cluster.diagnostics()
+
+    jobs = JOB_HEADER.findall(text)
+    remote = {jobid: rule for local, rule, jobid in jobs if not local}
+    assert remote, text[-4000:]
+    submitted = check_all_jobs_ran_on_slurm(cluster, text, len(remote))
+    assert set(submitted) == set(remote)
+    gpu_rules = set(yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"])
+    trained = [jobid for jobid, rule in remote.items() if rule in gpu_rules]
+    assert trained, f"no training rule ran: {sorted(set(remote.values()))}"
+    for jobid in trained:
+        info = cluster.job_info(submitted[jobid])
+        assert "gpu" in info.get("TRES", ""), info
+
+    local, slurm = work / "results_local", work / "results_slurm"
+    compared = [Path("comparison.tsv")] + sorted(
+        p.relative_to(local) for p in (local / "models").rglob("predictions.tsv"))
+    assert len(compared) > 1
+    for rel in compared:
+        assert (slurm / rel).read_bytes() == (local / rel).read_bytes(), rel
+    print(f"\ncluster start {cluster.startup_seconds:.1f} s; tiny pipeline: local "
+          f"{local_seconds:.1f} s, SLURM {slurm_seconds:.1f} s ({len(remote)} SLURM jobs: "
+          f"{', '.join(sorted(set(remote.values())))}; local rules: "
+          f"{', '.join(sorted({r for loc, r, _ in jobs if loc})) or 'none'})")
