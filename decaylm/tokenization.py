@@ -7,21 +7,24 @@ own. `encode` always gives [CLS] tokens... [SEP].
 
 Kinds, and what `decode(encode(s))` gives back:
 - nucleotide: one token per base (A C G T N). Decodes to s.
-- kmer: k-mers, DNABERT-1 style. overlapping=true (default): every k-mer window, a sequence of length
-  L gives L-k+1 tokens; decodes to s (first base of each k-mer, then the whole last k-mer); a
-  sequence shorter than k gives one [UNK]; vocabulary = the 4**k k-mers. overlapping=false: chunks
-  of k from the start, and the tail shorter than k kept as its own shorter token (so nothing is
-  lost, and the vocabulary holds every 1..k-mer); decodes to s. K-mers with N are [UNK].
+- kmer: k-mers, DNABERT-1 style. overlapping=true (default): every k-mer window, so a sequence of
+  length L gives L-k+1 tokens; vocabulary = the 4**k k-mers; decodes to s (window i gives bases
+  i..i+k-1). A window with N is [UNK]; a base that only [UNK] windows cover decodes as N. A sequence
+  shorter than k has no window: it is one [UNK]. overlapping=false: chunks of k from the start, the
+  tail shorter than k kept as its own shorter token (nothing is lost; the vocabulary holds every
+  1..k-mer); decodes to s, except that a chunk with N is [UNK] and decode drops it.
 - bpe / wordpiece: trained with the `tokenizers` library on whole sequences (no pre-splitting, as
   DNABERT-2). WordPiece uses an empty continuing prefix, so it is greedy longest-match over its
   vocabulary. Both decode to s.
-- morfessor: Morfessor Baseline lexicon, segmentation by Viterbi (see `train_morfessor`). Decodes to s.
+- morfessor: Morfessor Baseline lexicon, segmentation by Viterbi (see `train_morfessor` and
+  `morfessor_pieces`). Decodes to s.
 - rbp_window: only the k-mers (default 7) listed in a motif table are kept, in order of position,
   overlapping windows allowed. The rest of the sequence is dropped, so it cannot decode to s: decode
   gives the kept k-mers joined by spaces. A sequence with no kept k-mer encodes as [CLS] [SEP]; a model
   then sees no sequence token, so its prediction is its learned bias (plus what CLS/SEP embed).
 - pretrained: the tokenizer of a local checkpoint directory, copied. Decodes as that tokenizer does.
-Characters outside A/C/G/T/N (after upper-casing and U->T) become [UNK]; decode drops [UNK].
+Input is upper-cased with U read as T. Characters outside A/C/G/T/N become [UNK] (one per run of
+them, alone: the neighbouring bases keep their tokens), and decode drops [UNK] (except as above).
 """
 
 from __future__ import annotations
@@ -229,11 +232,15 @@ def motif_windows(sequence: str, k: int, kept) -> list[str]:
 
 
 def _join_overlapping(tokens: list[str], k: int) -> str:
-    """Undo overlapping k-mers: first base of each, then the whole last one; [UNK] reads as N."""
-    tokens = ["N" * k if t == "[UNK]" else t for t in tokens]
+    """Undo overlapping k-mers: window i gives bases i..i+k-1. A base that only [UNK] windows cover
+    (an N, say) reads as N; a sequence shorter than k (a single [UNK]) reads as k N's."""
     if not tokens:
         return ""
-    return "".join(t[0] for t in tokens[:-1]) + tokens[-1]
+    bases = ["N"] * (len(tokens) + k - 1)
+    for i, token in enumerate(tokens):
+        if token != "[UNK]":
+            bases[i : i + k] = token
+    return "".join(bases)
 
 
 def _presegmenter(kind: str, params: dict, hf):

@@ -158,7 +158,7 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
             scaler.update()
             schedule.step()
             tokens += _count_tokens(batch)
-            loss_sum += float(loss) * len(index)
+            loss_sum += float(loss.detach()) * len(index)
         seconds = time.perf_counter() - started
         valid_loss = _valid_loss(model, valid_items, collate, cfg.batch_size * 4, device)
         state["train_seconds"] += seconds
