@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 
 from decaylm.errors import InputError
@@ -80,5 +80,10 @@ def _check_results(results: str) -> None:
     """Refuse a results folder that can't be written before any job starts."""
     path = Path(results)
     existing = next((p for p in [path, *path.parents] if p.exists()), Path("."))
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError("results", f"cannot write under '{existing}'", "choose a writable folder")
+    try:
+        if not existing.is_dir():
+            raise OSError(f"'{existing}' is not a folder")
+        tempfile.TemporaryFile(dir=existing).close()  # a real write: root passes os.access everywhere
+    except OSError as error:
+        raise InputError("results", f"cannot write under '{existing}' ({error.strerror or error})",
+                         "choose a writable folder")
