@@ -147,11 +147,12 @@ class DnaTokenizer:
     reproduces it.
     """
 
-    def __init__(self, kind: str, hf: PreTrainedTokenizerFast, params: dict | None = None, meta: dict | None = None):
+    def __init__(self, kind: str, hf: PreTrainedTokenizerFast, params: dict | None = None, meta: dict | None = None, path=None):
         self.kind = kind
         self.hf = hf
         self.params = dict(params or {})
         self.meta = dict(meta or {})
+        self.path = Path(path) if path is not None else None  # its directory, when loaded from disk
         self._presegment = _presegmenter(kind, self.params, hf)
 
     def __repr__(self):
@@ -571,7 +572,7 @@ def load_tokenizer(out_dir) -> DnaTokenizer:
         hf = AutoTokenizer.from_pretrained(str(out_dir), use_fast=True)
     else:
         hf = PreTrainedTokenizerFast(tokenizer_file=str(tok_path), **SPECIAL_ROLES)
-    return DnaTokenizer(meta["kind"], hf, meta.get("params"), meta)
+    return DnaTokenizer(meta["kind"], hf, meta.get("params"), meta, path=out_dir)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -77,10 +77,12 @@ def _to(batch: dict, device: torch.device) -> dict:
 
 
 def _count_tokens(batch: dict) -> int:
+    """Non-padding tokens; for one-hot input (batch, channels, length), nucleotides."""
     mask = batch.get("attention_mask")
     if mask is not None:
         return int(mask.sum())
-    return int(next(iter(batch.values())).shape[0])
+    first = next(iter(batch.values()))
+    return int(first.shape[0] * first.shape[-1]) if first.dim() == 3 else int(first.shape[0])
 
 
 @torch.no_grad()

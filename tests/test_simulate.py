@@ -174,6 +174,22 @@ def test_extra_copies_give_diminishing_returns(default_sim):
     assert one < two < 2 * one
 
 
+def test_site_effects_vary_with_context_and_position(default_sim):
+    """Not every site has the same strength: 8mer > 7mer, 3' sites > 5' sites."""
+    _, seqs, truth = default_sim
+    others = [k for k in ELEMENT_KINDS if k != "mir430"]
+    single = truth[(truth["mir430"] == 1) & (truth[others] == 0).all(axis=1)]
+    seq = seqs.set_index("id").loc[single["id"], "sequence"]
+    start = seq.str.find("AGCACTT").to_numpy()
+    eight = (seq.str.find("AGCACTTA").to_numpy() == start)
+    late = single["late_rate"].to_numpy()
+    assert 100 < eight.sum() < len(single) - 100
+    assert late[eight].mean() - late[~eight].mean() > 0.05
+    three_prime, five_prime = start > 70, start < 30
+    for group in (eight, ~eight):
+        assert late[group & three_prime].mean() > late[group & five_prime].mean()
+
+
 def test_onset_and_rates_vary_per_reporter(default_sim):
     _, _, truth = default_sim
     assert truth["onset"].between(4, 6).all() and 4.8 < truth["onset"].mean() < 5.2

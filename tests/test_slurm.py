@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slurm_cluster import TMP_MARK, SlurmCluster, die_with_parent, missing_binaries, usable
+from tests.slurm_cluster import TMP_MARK, SlurmCluster, die_with_parent, missing_binaries, usable
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"

@@ -152,15 +152,13 @@ def test_normalize_sequence():
 def test_tokenizer_json_alone_encodes_the_same(trained, corpus, name):
     """Users who load only tokenizer.json get the same ids, RNA/lower case included."""
     tok = trained[name]
-    path = Path(tok.meta["path"]) if "path" in tok.meta else None
     hf = PreTrainedTokenizerFast(tokenizer_file=str(trained_dir(tok) / "tokenizer.json"))
     for sequence in corpus[0][:10]:
         assert hf(sequence.lower().replace("t", "u"))["input_ids"] == tok.encode(sequence)
-    assert path is None
 
 
 def trained_dir(tok: DnaTokenizer) -> Path:
-    return Path(tok.hf.name_or_path).parent if tok.hf.name_or_path.endswith(".json") else Path(tok.hf.name_or_path)
+    return tok.path
 
 
 def test_overlapping_kmers(trained, held_out):
@@ -305,15 +303,19 @@ def test_rbp_known_keeps_motif_windows_in_order(trained):
 
 def test_rbp_train_table_finds_planted_motifs(trained, corpus):
     tok = trained["rbp_train"]
-    table = pd.read_csv(trained_dir(tok) / tokenization.MOTIF_TABLE_FILE, sep="\t")
+    saved = pd.read_csv(trained_dir(tok) / tokenization.MOTIF_TABLE_FILE, sep="\t")
     sequences, y = corpus
+    table = motifs.train_table(sequences, y, k=7, min_count=10)
+    assert list(saved["kmer"]) == list(table["kmer"])
+    assert np.allclose(saved["score"], table["score"], rtol=1e-5)
     assert table["kmer"].iat[0] in (UP, DOWN)
     for motif, sign in ((UP, 1), (DOWN, -1)):
-        row = table[table["kmer"] == motif].iloc[0]
+        score = table.loc[table["kmer"] == motif, "score"].iat[0]
         has = np.array([motif in s for s in sequences])
         expected = scipy_stats.ttest_ind(y[has], y[~has], equal_var=False).statistic
-        assert np.sign(row["score"]) == sign and row["score"] == pytest.approx(expected, rel=1e-9)
-        assert row["kept"] and motif in tok.segment(plant("A" * LENGTH, motif, 30))
+        assert np.sign(score) == sign and score == pytest.approx(expected, rel=1e-9)
+        assert saved.loc[saved["kmer"] == motif, "kept"].iat[0]
+        assert motif in tok.segment(plant("A" * LENGTH, motif, 30))
     assert table["n_with"].min() >= 10
     assert tok.vocab_size == 40 + 5 and table["kept"].sum() == 40
 

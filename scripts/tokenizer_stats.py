@@ -1,0 +1,20 @@
+"""Snakemake script: one table and one figure comparing the trained tokenizers (rule tokenizer_stats)."""
+
+from pathlib import Path
+
+from decaylm.errors import one_line_errors
+from decaylm.io import read_tsv, write_tsv
+from decaylm.logs import setup_logging
+from decaylm.tokenization import plot_token_counts, token_count_table, tokenizer_stats
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+with one_line_errors(snakemake.log[0]):
+    log = setup_logging(snakemake.log[0])
+    split = read_tsv(snakemake.input.split)
+    # The tokenizer's name is its directory's name: {results}/tokenizers/{name}/tokenizer.json
+    dirs = {Path(path).parent.name: Path(path).parent for path in snakemake.input.tokenizers}
+    table = tokenizer_stats(dirs, split)
+    write_tsv(table, snakemake.output.table)
+    log.info("tokenizer stats:\n%s", table.to_string(index=False))
+    plot_token_counts(token_count_table(dirs, split["sequence"]), snakemake.output.figure)
