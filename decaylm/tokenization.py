@@ -660,7 +660,7 @@ def plot_token_counts(counts: dict, path) -> None:
     names = list(counts)
     fig, ax = plt.subplots(figsize=(7, 1.0 + 0.45 * max(len(names), 1)))
     if names:
-        ax.boxplot([np.asarray(counts[n]) for n in names], vert=False, tick_labels=names, showfliers=False)
+        ax.boxplot([np.asarray(counts[n]) for n in names], orientation="horizontal", tick_labels=names, showfliers=False)
     ax.set_xlabel("tokens per sequence (without [CLS]/[SEP])")
     ax.set_title("Token counts per tokenizer")
     fig.tight_layout()

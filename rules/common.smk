@@ -1,4 +1,4 @@
-# Helpers shared by every rule file: config validation, paths, and which rule trains which model.
+# Helpers shared by the workflow: config validation, paths, and which rule trains which model.
 
 import os
 import sys
@@ -9,7 +9,7 @@ from snakemake.utils import validate
 # Scripts and jobs (also on cluster nodes, and in conda envs) import the decaylm package from here.
 REPO = workflow.basedir
 sys.path.insert(0, REPO)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p))
 
 from decaylm.config import check_config  # noqa: E402
 from decaylm.errors import InputError  # noqa: E402

@@ -20,6 +20,8 @@ rule simulate_data:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -32,14 +34,16 @@ if SOURCE == "utrseq" and config["data"]["download"]:
         wildcard_constraints:
             file="reporter_counts|reporter_seq",
         params:
-            url=lambda wildcards: UTRSEQ_FILES[wildcards.file + ".txt"][0],
-            sha256=lambda wildcards: UTRSEQ_FILES[wildcards.file + ".txt"][1],
+            url=lambda wildcards: UTRSEQ_FILES[f"{wildcards.file}.txt"][0],
+            sha256=lambda wildcards: UTRSEQ_FILES[f"{wildcards.file}.txt"][1],
         log:
             R("logs", "download_utrseq", "{file}.log"),
         benchmark:
             R("benchmarks", "download_utrseq", "{file}.tsv")
         resources:
             runtime=10,
+        conda:
+            "../envs/core.yaml"
         script:
             "../scripts/download.py"
 
@@ -58,5 +62,7 @@ rule normalize_expression:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/normalize_expression.py"

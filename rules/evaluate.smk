@@ -19,6 +19,8 @@ rule evaluate_model:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/evaluate_model.py"
 
@@ -39,6 +41,8 @@ rule compare_models:
     resources:
         mem_mb=2000,
         runtime=5,
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/compare_models.py"
 
@@ -55,5 +59,7 @@ rule provenance:
         R("benchmarks", "provenance.tsv")
     resources:
         runtime=2,
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/provenance.py"

@@ -21,6 +21,8 @@ rule train_kmer_ridge:
     resources:
         mem_mb=8000,
         runtime=30,
+    conda:
+        "../envs/torch.yaml"
     script:
         "../scripts/train_model.py"
 
@@ -45,6 +47,8 @@ rule train_cnn:
         mem_mb=8000,
         runtime=60,
         gpu=1,
+    conda:
+        "../envs/torch.yaml"
     script:
         "../scripts/train_model.py"
 
@@ -70,6 +74,8 @@ rule pretrain_mlm:
         mem_mb=16000,
         runtime=240,
         gpu=1,
+    conda:
+        "../envs/torch.yaml"
     script:
         "../scripts/pretrain_mlm.py"
 
@@ -96,6 +102,8 @@ rule train_bert:
         mem_mb=16000,
         runtime=240,
         gpu=1,
+    conda:
+        "../envs/torch.yaml"
     script:
         "../scripts/train_model.py"
 
@@ -120,5 +128,7 @@ rule finetune_pretrained:
         mem_mb=32000,
         runtime=480,
         gpu=1,
+    conda:
+        "../envs/torch.yaml"
     script:
         "../scripts/train_model.py"

@@ -15,5 +15,7 @@ rule split_data:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/split_data.py"

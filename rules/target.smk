@@ -15,5 +15,7 @@ rule compute_target:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/core.yaml"
     script:
         "../scripts/compute_target.py"

@@ -19,6 +19,8 @@ rule train_tokenizer:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../envs/torch.yaml"
     script:
         "../scripts/train_tokenizer.py"
 
@@ -37,5 +39,7 @@ rule tokenizer_stats:
     resources:
         mem_mb=4000,
         runtime=20,
+    conda:
+        "../envs/torch.yaml"
     script:
         "../scripts/tokenizer_stats.py"

@@ -214,9 +214,10 @@ def test_measured_target_looks_like_the_real_data(default_sim):
     assert 0.85 < corr < 0.97
     # spike-in normalization recovers expression: no large global offset
     assert abs(y.mean() - y_true.mean()) < 0.25
-    # depth like the real data: ~1-2 M reads per time point, ~100-250 reads per reporter
+    # depth: 1-2 M reads per time point, of which reporters and spike-ins take up to 60%
+    # (the rest is other RNA); ~100-250 reads per reporter at from_hour, like the real data
     reporters = counts.iloc[: len(truth)]
-    assert (counts[AR].sum() > 5e5).all() and (counts[AR].sum() < 2.2e6).all()
+    assert (counts[AR].sum() > 2e5).all() and (counts[AR].sum() < 1.3e6).all()
     assert 80 < reporters["AR03"].median() < 300
 
 

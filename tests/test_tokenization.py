@@ -77,7 +77,7 @@ SPECS = {
     "wordpiece": {"kind": "wordpiece", "vocab_size": 300},
     "morfessor": {"kind": "morfessor"},
     "rbp_known": {"kind": "rbp_window", "table": "known"},
-    "rbp_train": {"kind": "rbp_window", "table": "train", "min_count": 10, "top": 40},
+    "rbp_train": {"kind": "rbp_window", "table": "train", "min_count": 3, "top": 40},
 }
 LOSSLESS = ["nucleotide", "kmer", "kmer_chunks", "bpe", "wordpiece", "morfessor"]
 CONCATENATING = ["nucleotide", "kmer_chunks", "bpe", "wordpiece", "morfessor"]  # tokens join to s
@@ -305,7 +305,7 @@ def test_rbp_train_table_finds_planted_motifs(trained, corpus):
     tok = trained["rbp_train"]
     saved = pd.read_csv(trained_dir(tok) / tokenization.MOTIF_TABLE_FILE, sep="\t")
     sequences, y = corpus
-    table = motifs.train_table(sequences, y, k=7, min_count=10)
+    table = motifs.train_table(sequences, y, k=7, min_count=3)
     assert list(saved["kmer"]) == list(table["kmer"])
     assert np.allclose(saved["score"], table["score"], rtol=1e-5)
     assert table["kmer"].iat[0] in (UP, DOWN)
@@ -316,8 +316,8 @@ def test_rbp_train_table_finds_planted_motifs(trained, corpus):
         assert np.sign(score) == sign and score == pytest.approx(expected, rel=1e-9)
         assert saved.loc[saved["kmer"] == motif, "kept"].iat[0]
         assert motif in tok.segment(plant("A" * LENGTH, motif, 30))
-    assert table["n_with"].min() >= 10
-    assert tok.vocab_size == 40 + 5 and table["kept"].sum() == 40
+    assert table["n_with"].min() >= 3 and len(table) > 40
+    assert tok.vocab_size == 40 + 5 and saved["kept"].sum() == 40
 
 
 def test_rbp_user_table(tmp_path, corpus):
