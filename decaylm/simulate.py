@@ -187,15 +187,17 @@ class SimulationConfig:
             raise bad("onset_mean", f"must lie in [onset_min, onset_max] = [{self.onset_min}, {self.onset_max}]")
 
         # hours
-        try:
-            hours = [float(h) for h in self.hours]
-        except (TypeError, ValueError):
-            raise bad("hours", f"must be a list of numbers, got {self.hours!r}") from None
+        if not isinstance(self.hours, (list, tuple)) or not all(
+            isinstance(h, (int, float, np.number)) and not isinstance(h, bool) for h in self.hours
+        ):
+            raise bad("hours", f"must be a list of numbers, got {self.hours!r}")
+        hours = [float(h) for h in self.hours]
         if len(hours) < 2 or any(b <= a for a, b in zip(hours, hours[1:])) or hours[0] < 0:
             raise bad("hours", f"must be at least two increasing hours >= 0, got {self.hours!r}")
         for key in ("from_hour", "to_hour"):
             if float(getattr(self, key)) not in hours:
-                raise bad(key, f"{getattr(self, key)} is not one of the hours {self.hours}", "pick one of data.simulate.hours")
+                raise bad(key, f"{getattr(self, key)} is not one of the hours {list(self.hours)}",
+                          "choose hours listed in data.hours")
         if not self.from_hour < self.to_hour:
             raise bad("to_hour", f"must be later than from_hour ({self.from_hour}), got {self.to_hour}")
 
