@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +55,22 @@ def tiny_utrseq(tmp_path) -> Path:
     counts = np.array([[100, 80, 40], [50, 10, 5], [200, 200, 200], [30, 60, 90], [80, 40, 20], [60, 30, 30]])
     spikes = np.array([[10, 20, 40], [10, 20, 40]])
     return write_utrseq(tmp_path / "utrseq", random_sequences(6), counts, spikes)
+
+
+def run_snakemake(*args: str, results: Path, configfiles=("config/tiny.yaml",), check: bool = True,
+                  timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the workflow from the repository with results under `results`."""
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", *configfiles,
+               "--config", f"results={results}", *args]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+    return done
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny pipeline, run once per test session; tests must not modify its results."""
+    results = tmp_path_factory.mktemp("tiny") / "results"
+    run_snakemake(results=results)
+    return results

@@ -305,8 +305,9 @@ PartitionName={PARTITION} Nodes={self.node} Default=YES MaxTime=INFINITE State=U
         return re.findall(r"sched: Allocate JobId=(\d+)", self.ctld_log.read_text())
 
     def job_info(self, job_id: str) -> dict[str, str]:
-        """`scontrol show job` as a dict (finished jobs stay for MinJobAge seconds)."""
-        out = self._run("scontrol", "-o", "show", "job", str(job_id)).stdout
+        """`scontrol -d show job` as a dict (finished jobs stay for MinJobAge seconds);
+        JOB_GRES is what the job was allocated, e.g. gpu:1."""
+        out = self._run("scontrol", "-d", "-o", "show", "job", str(job_id)).stdout
         return dict(f.split("=", 1) for f in out.split() if "=" in f)
 
     def diagnostics(self, tail: int = 40) -> str:

@@ -182,10 +182,8 @@ def test_toy_workflow_runs_every_job_on_slurm(cluster, tmp_path):
     # Each rule's shell ran inside its own SLURM job, and those are the submitted ones.
     assert {ids[0] for ids in ran.values()} == set(submitted.values())
     assert ran["train_cnn"][1] == "0"  # the GPU that SLURM gave the training rule
-    gpu_job = cluster.job_info(ran["train_cnn"][0])
-    assert "gpu:1" in gpu_job.get("TresPerJob", "") + gpu_job.get("TRES", ""), gpu_job
-    a_job = cluster.job_info(ran["a"][0])
-    assert "gpu" not in a_job.get("TRES", ""), a_job
+    assert cluster.job_info(ran["train_cnn"][0]).get("JOB_GRES") == "gpu:1"
+    assert "JOB_GRES" not in cluster.job_info(ran["a"][0])
     print(f"\ncluster start {cluster.startup_seconds:.1f} s, toy workflow {seconds:.1f} s")
 
 
@@ -228,7 +226,7 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
     assert trained, f"no training rule ran: {sorted(set(remote.values()))}"
     for jobid in trained:
         info = cluster.job_info(submitted[jobid])
-        assert "gpu" in info.get("TRES", ""), info
+        assert info.get("JOB_GRES") == "gpu:1", (remote[jobid], info)
 
     local, slurm = work / "results_local", work / "results_slurm"
     compared = [Path("comparison.tsv")] + sorted(

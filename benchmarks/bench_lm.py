@@ -1,0 +1,173 @@
+"""Language-model rows on the real UTR-seq data: test R2 and training tokens/s per setting.
+
+Builds the split exactly as the pipeline does (overlap-grouped, default target), trains each
+named setting (tokenizer + optional MLM pretraining + BERT regressor) and prints one line per
+run: valid R2 (what settings are chosen on), test R2, seconds, tokens/s, best epoch.
+
+    nice .venv/bin/python benchmarks/bench_lm.py --list
+    nice .venv/bin/python benchmarks/bench_lm.py BERT_NT HYBRID --out /tmp/lm_bench.tsv
+    nice .venv/bin/python benchmarks/bench_lm.py --ensemble HYBRID,BERT_KMER6   # mean of saved predictions
+
+Work folders go to --work (default /tmp/decaylm_bench_lm); the data is read in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from decaylm.models import bert, mlm  # noqa: E402
+from decaylm.models.common import parts  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "utrseq"
+if not DATA.exists():
+    DATA = Path("/work/shared/data/utrseq")
+
+TOKENIZERS = {
+    "nt": {"kind": "nucleotide"},
+    "kmer6": {"kind": "kmer", "k": 6, "overlapping": True},
+    "kmer3": {"kind": "kmer", "k": 3, "overlapping": True},
+    "bpe": {"kind": "bpe", "vocab_size": 1024},
+    "bpe256": {"kind": "bpe", "vocab_size": 256},
+    "morfessor": {"kind": "morfessor", "max_len": 7},
+    "rbp_known": {"kind": "rbp_window", "table": "known", "k": 7},
+    "rbp_data": {"kind": "rbp_window", "table": "train", "k": 7},
+}
+
+BASE = {"kind": "bert", "layers": 4, "hidden": 128, "heads": 4, "intermediate": 512, "max_length": 128,
+        "dropout": 0.1, "pooling": "mean", "lr": 1e-3, "batch_size": 64, "epochs": 20, "patience": 4,
+        "weight_decay": 0.01, "warmup_fraction": 0.05}
+HYBRID = {**BASE, "conv_stem": [9, 7], "stem_pool": 2, "layers": 2, "pooling": "meanmax", "dropout": 0.2}
+MLM = {"layers": 4, "hidden": 128, "heads": 4, "intermediate": 512, "max_length": 128, "epochs": 20,
+       "batch_size": 64, "lr": 1e-3}
+
+# name -> (tokenizer, model spec, MLM spec or None)
+RUNS = {
+    "BERT_NT": ("nt", BASE, None),
+    "BERT_NT_plain": ("nt", {**BASE, "pooling": "cls", "dropout": 0.1}, None),
+    "BERT_KMER6": ("kmer6", BASE, None),
+    "BERT_KMER3": ("kmer3", BASE, None),
+    "BERT_BPE": ("bpe", BASE, None),
+    "BERT_BPE256": ("bpe256", BASE, None),
+    "MORPH_O": ("morfessor", BASE, None),
+    "MORPH_D": ("rbp_data", BASE, None),
+    "MORPH_K": ("rbp_known", BASE, None),
+    "HYBRID": ("nt", HYBRID, None),
+    "HYBRID_L4": ("nt", {**HYBRID, "layers": 4}, None),
+    "HYBRID_K6": ("kmer6", HYBRID, None),
+    "BERT_NT_MLM": ("nt", BASE, MLM),
+    "BERT_KMER6_MLM": ("kmer6", BASE, MLM),
+}
+
+
+def real_split() -> pd.DataFrame:
+    from decaylm.expression import normalize_counts
+    from decaylm.sources import read_utrseq
+    from decaylm.split import split_table
+    from decaylm.target import compute_target
+
+    raw = read_utrseq(str(DATA), [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
+    t = compute_target(normalize_counts(raw, 1, 20, [2.0]), "difference", 2, 8)
+    return split_table(t, "overlap", dict(train=.8, valid=.1, test=.1), 42, 30)
+
+
+def r2(y, p) -> float:
+    return float(1 - np.sum((y - p) ** 2) / np.sum((y - np.mean(y)) ** 2))
+
+
+def tokenizer_dir(name: str, split: pd.DataFrame, work: Path, seed: int) -> Path:
+    out = work / "tokenizers" / name
+    if (out / ".done").exists():
+        return out
+    try:
+        import decaylm.tokenization  # noqa: F401
+    except ImportError:  # TEMPORARY stand-in until decaylm/tokenization.py lands
+        sys.path.insert(0, "/tmp/lm")
+        import standin
+        bert.load_tokenizer = mlm.load_tokenizer = standin.load_tokenizer
+        spec = TOKENIZERS[name]
+        return standin.make(out, 1 if spec["kind"] == "nucleotide" else spec["k"])
+    from decaylm.tokenization import train_tokenizer
+
+    train = parts(split)["train"]
+    train_tokenizer(TOKENIZERS[name], train["sequence"].tolist(), train["y"].to_numpy(), out, seed)
+    (out / ".done").touch()
+    return out
+
+
+def run(name: str, split: pd.DataFrame, work: Path, seed: int, overrides: dict) -> dict:
+    tok_name, spec, mlm_spec = RUNS[name]
+    spec = {**spec, **overrides}
+    tag = name + "".join(f"_{k}={v}" for k, v in sorted(overrides.items())).replace(" ", "")
+    started = time.perf_counter()
+    tok = tokenizer_dir(tok_name, split, work, seed)
+    pretrained, mlm_seconds = None, 0.0
+    if mlm_spec is not None:
+        pretrained = work / "mlm" / f"{tok_name}_{seed}"
+        t0 = time.perf_counter()
+        if not (pretrained / "model.safetensors").exists():
+            mlm.pretrain(split, mlm_spec, tok, pretrained, seed)
+        mlm_seconds = time.perf_counter() - t0
+    out = work / "runs" / f"{tag}_{seed}"
+    pred = bert.train_and_predict(split, spec, out, seed, name, tok, pretrained)
+    seconds = time.perf_counter() - started
+    np.save(out / "predictions.npy", pred)
+    record = json.loads((out / "training.json").read_text())
+    y, where = split["y"].to_numpy(), split["split"].to_numpy()
+    return {"run": tag, "seed": seed, "valid_r2": r2(y[where == "valid"], pred[where == "valid"]),
+            "test_r2": r2(y[where == "test"], pred[where == "test"]), "seconds": round(seconds, 1),
+            "mlm_seconds": round(mlm_seconds, 1), "train_seconds": round(record["train_seconds"], 1),
+            "tokens_per_s": round(record["train_tokens_per_second"]), "best_epoch": record["best_epoch"],
+            "epochs_run": len(record["history"]), "params": record["parameters"]}
+
+
+def ensemble(tags: list[str], split: pd.DataFrame, work: Path) -> dict:
+    preds = [np.load(p) for tag in tags for p in sorted((work / "runs").glob(f"{tag}_*/predictions.npy"))]
+    pred = np.mean(preds, axis=0)
+    y, where = split["y"].to_numpy(), split["split"].to_numpy()
+    return {"run": "ensemble(" + "+".join(tags) + f") n={len(preds)}",
+            "valid_r2": r2(y[where == "valid"], pred[where == "valid"]),
+            "test_r2": r2(y[where == "test"], pred[where == "test"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="*", help="names from --list")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--set", action="append", default=[], help="override a model key, e.g. --set lr=5e-4")
+    parser.add_argument("--ensemble", help="comma-separated run tags whose saved predictions to average")
+    parser.add_argument("--work", default="/tmp/decaylm_bench_lm")
+    parser.add_argument("--out", help="append result rows to this TSV")
+    args = parser.parse_args()
+    if args.list:
+        for name, (tok, spec, mlm_spec) in RUNS.items():
+            print(f"{name:16s} tokenizer={tok} mlm={'yes' if mlm_spec else 'no'} {json.dumps(spec)}")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    split, work = real_split(), Path(args.work)
+    if args.ensemble:
+        print(json.dumps(ensemble(args.ensemble.split(","), split, work)))
+        return
+    overrides = {k: json.loads(v) if v[:1] in "[{0123456789-tfn" else v
+                 for k, v in (item.split("=", 1) for item in args.set)}
+    for name in args.runs:
+        row = run(name, split, work, args.seed, overrides)
+        line = "\t".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+        print("RESULT\t" + line, flush=True)
+        if args.out:
+            frame = pd.DataFrame([row])
+            frame.to_csv(args.out, sep="\t", index=False, mode="a", header=not Path(args.out).exists())
+
+
+if __name__ == "__main__":
+    main()

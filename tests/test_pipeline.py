@@ -1,0 +1,87 @@
+"""End to end: the workflow runs, caches, re-runs only what changed, and scores sanely."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from decaylm.evaluate import COMPARISON_COLUMNS
+from tests.conftest import REPO, run_snakemake
+
+
+def _planned_jobs(dry_run_output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def test_tiny_pipeline_writes_the_comparison(tiny_run):
+    table = pd.read_csv(tiny_run / "comparison.tsv", sep="\t")
+    models = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())["models"]
+    assert list(table.columns[: len(COMPARISON_COLUMNS)]) == COMPARISON_COLUMNS
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())["models"]
+    active = {m for m, spec in (defaults | models).items() if spec is not None}
+    assert sorted(table["model"]) == sorted(active)
+    ran = table[table["status"] == "ok"]
+    assert list(ran["r2"]) == sorted(ran["r2"], reverse=True)  # best first
+    assert (ran["n_test"] > 0).all()
+    for model in table["model"]:
+        predictions = pd.read_csv(tiny_run / "models" / model / "predictions.tsv", sep="\t")
+        assert list(predictions.columns) == ["id", "split", "y_true", "y_pred"]
+        run = json.loads((tiny_run / "models" / model / "run.json").read_text())
+        assert run["status"] in ("ok", "not_run") and "versions" in run and "git_commit" in run
+    for figure in ("figures/pred_vs_measured.png",):
+        assert (tiny_run / figure).read_bytes()[:4] == b"\x89PNG"
+    assert "| model |" in (tiny_run / "comparison.md").read_text()
+
+
+def test_a_finished_run_has_nothing_left_to_do(tiny_run):
+    done = run_snakemake("-n", results=tiny_run)
+    assert "Nothing to be done" in done.stdout + done.stderr
+
+
+def test_changing_one_model_reruns_only_that_model(tiny_run, tmp_path):
+    override = tmp_path / "override.yaml"
+    override.write_text("models:\n  KMER_RIDGE: {k_max: 3}\n")
+    done = run_snakemake("-n", results=tiny_run, configfiles=("config/tiny.yaml", str(override)))
+    jobs = _planned_jobs(done.stdout + done.stderr)
+    assert jobs == {"train_kmer_ridge": 1, "evaluate_model": 1, "compare_models": 1, "provenance": 1, "all": 1}
+
+
+@pytest.mark.slow
+def test_simulated_best_model_recovers_the_noise_free_target(tmp_path):
+    """Default simulated data (4,000 reporters): the best model's test R2 against truth >= 0.8."""
+    config = tmp_path / "sim.yaml"
+    config.write_text(yaml.safe_dump({
+        "tokenizers": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["tokenizers"]},
+        "models": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["models"]}
+        | {"RIDGE": {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}},
+    }))
+    results = tmp_path / "results"
+    run_snakemake(results=results, configfiles=(str(config),))
+    table = pd.read_csv(results / "comparison.tsv", sep="\t")
+    assert table["r2_truth"].max() >= 0.8
+    assert table["r2_truth"].max() > table["r2"].max()  # truth is cleaner than the measured target
+
+
+@pytest.mark.slow
+def test_real_data_pipeline_gives_sane_figures(real_data, tmp_path):
+    config = tmp_path / "real.yaml"
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.write_text(yaml.safe_dump({
+        "data": {"source": "utrseq", "path": str(real_data)},
+        "tokenizers": {name: None for name in defaults["tokenizers"]},
+        "models": {name: None for name in defaults["models"]} | {"RIDGE": {"kind": "kmer_ridge", "k_max": 5,
+                                                                          "cv_folds": 3}},
+    }))
+    results = tmp_path / "results"
+    run_snakemake(results=results, configfiles=(str(config),))
+    row = pd.read_csv(results / "comparison.tsv", sep="\t").iloc[0]
+    assert 1100 < row["n_test"] < 1400  # 10% of 12,322 reporters, whole overlap groups
+    assert 0.35 < row["r2"] < 0.65 and row["pearson"] > 0.6
+    split = pd.read_csv(results / "data" / "split.tsv", sep="\t")
+    assert len(split) == 12322
+    log = (results / "logs" / "normalize_expression.log").read_text()
+    assert "kept 12322 of 12322 reporters" in log
