@@ -88,14 +88,6 @@ def tokenizer_dir(name: str, split: pd.DataFrame, work: Path, seed: int) -> Path
     out = work / "tokenizers" / name
     if (out / ".done").exists():
         return out
-    try:
-        import decaylm.tokenization  # noqa: F401
-    except ImportError:  # TEMPORARY stand-in until decaylm/tokenization.py lands
-        sys.path.insert(0, "/tmp/lm")
-        import standin
-        bert.load_tokenizer = mlm.load_tokenizer = standin.load_tokenizer
-        spec = TOKENIZERS[name]
-        return standin.make(out, 1 if spec["kind"] == "nucleotide" else spec["k"])
     from decaylm.tokenization import train_tokenizer
 
     train = parts(split)["train"]

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from decaylm.errors import InputError
+from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
 from decaylm.split import check_fractions
 
 MODEL_KINDS_WITH_TOKENIZER = {"bert"}
@@ -17,6 +18,40 @@ def check_config(config: dict) -> None:
     check_fractions(config["split"]["fractions"])
     _check_models(config)
     _check_results(config["results"])
+
+
+def schema_error(error) -> InputError:
+    """A jsonschema ValidationError of the config as one line that names the key and the fix."""
+    path = [str(part) for part in error.absolute_path]
+    where = ".".join(path) or "config"
+    problem = " ".join(error.message.split())
+    kind, expected = error.validator, error.validator_value
+    schema = "see schemas/config.schema.yaml"
+    if kind == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unexpected = sorted(set(error.instance) - set(known))
+        where = ".".join(path + unexpected[:1])
+        return InputError(where, "unknown key", f"remove it or check its spelling; known keys: {known}")
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        fix = {"object": "give a mapping (key: value)", "array": "give a list like [0, 2, 8]",
+               "string": "give a text value", "boolean": "give true or false", "integer": "give a whole number",
+               "number": "give a number"}.get(types[0], f"give a value of type {' or '.join(types)}")
+        return InputError(where, f"{_short(error.instance)} is not of type {' or '.join(types)}", fix)
+    if kind == "enum":
+        return InputError(where, f"{_short(error.instance)} is not allowed", f"use one of {expected}")
+    if kind == "required":
+        return InputError(where, problem, "add it")
+    if kind == "pattern" and path and path[-1] in ("tokenizers", "models", "pretraining"):
+        return InputError(where, f"name {_short(error.instance)} is not allowed", "use letters, digits and _ only")
+    if kind == "minProperties":
+        return InputError(where, "has no entries", "configure at least one")
+    return InputError(where, problem, schema)
+
+
+def _short(value, limit: int = 60) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check_data(data: dict) -> None:
@@ -34,6 +69,11 @@ def _check_data(data: dict) -> None:
         if not Path(data["path"]).is_dir() and not data["download"]:
             raise InputError("data.path", f"folder '{data['path']}' not found",
                              "point it at the UTR-seq files, or set data.download: true to fetch them")
+        if Path(data["path"]).is_dir() and not data["download"]:
+            for name in (COUNTS_FILE, SEQUENCES_FILE):
+                if not (Path(data["path"]) / name).is_file():
+                    raise InputError("data.path", f"folder '{data['path']}' has no {name}",
+                                     "add the file, or set data.download: true to fetch the public ones")
     if data["source"] == "table":
         for key in ("expression", "sequences"):
             if not data[key]:

@@ -13,12 +13,14 @@ from decaylm.io import atomic_path
 log = logging.getLogger(__name__)
 
 UTRSEQ_BASE = "https://raw.githubusercontent.com/rabanilab/UTR-Seq/master/example/"
-UTRSEQ_FILES = {  # file -> (url, sha256), from the UTR-Seq example data (Rabani et al. 2017)
-    "reporter_counts.txt": (UTRSEQ_BASE + "reporter_counts.txt",
-                            "686a5e5b424c9e19edbcd24b1c27ac977b61f1810cefe6b9cac70297c89567de"),
-    "reporter_seq.txt": (UTRSEQ_BASE + "reporter_seq.txt",
-                         "a0210cea0ff94775b62f6b45a2b0fa3e10de90fa7e9dcbff6cef08b3ec11f0e9"),
+UTRSEQ_SHA256 = {  # file -> sha256 of the UTR-Seq example data (Rabani et al. 2017)
+    "reporter_counts.txt": "686a5e5b424c9e19edbcd24b1c27ac977b61f1810cefe6b9cac70297c89567de",
+    "reporter_seq.txt": "a0210cea0ff94775b62f6b45a2b0fa3e10de90fa7e9dcbff6cef08b3ec11f0e9",
 }
+
+
+def utrseq_url(name: str, base: str = UTRSEQ_BASE) -> str:
+    return base.rstrip("/") + "/" + name
 
 
 def fetch(url: str, sha256: str, destination, timeout: float = 30) -> None:

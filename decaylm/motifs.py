@@ -22,16 +22,16 @@ IUPAC = {
     "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT",
 }
 
-# Known cis-elements of maternal mRNA clearance in zebrafish embryos, as IUPAC DNA patterns.
-# Kept in code (not a data file) so the table always ships with the package.
-#   miR-430: Giraldez et al., Science 2006; Bazzini et al., Science 2012 (seed match GCACTT and its
-#            7-mer sites; the 7-mer sites contain the seed, listed so the table reads as the biology).
-#   ARE (AU-rich element): TATTTAT and the ATTTA pentamer (Rabani et al., Mol Cell 2017).
-#   Pumilio: PUM binding element UGUAHAUA (Rabani et al. 2017; Bazzini/Vejnar et al. 2019).
-#   poly-U: U-rich stretches (Rabani et al. 2017).
-#   GC-rich: 7-mers with at least 6 G/C (GC-rich elements associated with stability/decay in the
-#            Rabani MPRA); written as seven patterns with one free position, whose union is exactly
-#            "at least 6 of 7 bases are G or C".
+# Known cis-elements of maternal mRNA clearance in zebrafish embryos (the list of the project brief;
+# the MPRA itself is Rabani et al., Mol Cell 2017), as IUPAC DNA patterns. Kept in code rather than a
+# data file so the table always ships with the package.
+#   miR-430: seed match GCACTT (Giraldez et al., Science 2006) and its 7-mer sites, which contain the
+#            seed: listed so the table reads as the biology; they add no k-mer.
+#   ARE (AU-rich element): TATTTAT and the ATTTA pentamer.
+#   Pumilio: binding element TGTAHATA (H = A/C/T).
+#   poly-U: TTTTTTT.
+#   GC-rich: 7-mers with at least 6 G/C, written as seven patterns with one free position, whose
+#            union is exactly "at least 6 of the 7 bases are G or C".
 KNOWN_ELEMENTS: tuple[tuple[str, str], ...] = (
     ("miR-430 seed", "GCACTT"),
     ("miR-430 7mer-m8", "AGCACTT"),

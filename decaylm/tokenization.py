@@ -23,8 +23,8 @@ Kinds, and what `decode(encode(s))` gives back:
   gives the kept k-mers joined by spaces. A sequence with no kept k-mer encodes as [CLS] [SEP]; a model
   then sees no sequence token, so its prediction is its learned bias (plus what CLS/SEP embed).
 - pretrained: the tokenizer of a local checkpoint directory, copied. Decodes as that tokenizer does.
-Input is upper-cased with U read as T. Characters outside A/C/G/T/N become [UNK] (one per run of
-them, alone: the neighbouring bases keep their tokens), and decode drops [UNK] (except as above).
+Input is upper-cased with U read as T. Characters outside A/C/G/T/N become [UNK] without changing
+the tokens of the bases around them, and decode drops [UNK] (except as said above).
 """
 
 from __future__ import annotations
@@ -158,12 +158,30 @@ class DnaTokenizer:
     def __repr__(self):
         return f"DnaTokenizer(kind={self.kind!r}, vocab_size={self.vocab_size})"
 
-    vocab_size = property(lambda self: len(self.hf))
-    pad_token_id = property(lambda self: self.hf.pad_token_id)
-    mask_token_id = property(lambda self: self.hf.mask_token_id)
-    cls_token_id = property(lambda self: self.hf.cls_token_id)
-    sep_token_id = property(lambda self: self.hf.sep_token_id)
-    unk_token_id = property(lambda self: self.hf.unk_token_id)
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, special tokens included (the size of a model's embedding table)."""
+        return len(self.hf)
+
+    @property
+    def pad_token_id(self) -> int:
+        return self.hf.pad_token_id
+
+    @property
+    def mask_token_id(self) -> int:
+        return self.hf.mask_token_id
+
+    @property
+    def cls_token_id(self) -> int:
+        return self.hf.cls_token_id
+
+    @property
+    def sep_token_id(self) -> int:
+        return self.hf.sep_token_id
+
+    @property
+    def unk_token_id(self) -> int:
+        return self.hf.unk_token_id
 
     def _text(self, sequence) -> str:
         sequence = normalize_sequence(str(sequence))
@@ -441,6 +459,9 @@ def motif_table(params: dict, corpus, targets, name: str) -> pd.DataFrame:
 
 def build_rbp_window(corpus, targets, params, seed, name):
     table = motif_table(params, corpus, targets, name)
+    if table.empty:
+        key = "min_count" if params["table"] == "train" else "table"
+        raise InputError(f"tokenizers.{name}.{key}", "the motif table has no k-mer", "lower min_count" if key == "min_count" else "give a table with rows")
     top = params["top"]
     if top is None and params["table"] == "train":
         top = TRAIN_TABLE_TOP
@@ -542,7 +563,9 @@ def _training_corpus(train_sequences, train_targets):
 def _write_tokenizer_dir(out_dir: Path, hf, files: dict, meta: dict) -> None:
     """Write everything into a temporary directory, then move it in with tokenizer.json last."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / TOKENIZER_FILE).unlink(missing_ok=True)  # a stale one must not outlive a failed run
+    # Files of an earlier run must not outlive a failed one, or mix with this one's.
+    for filename in (TOKENIZER_FILE, META_FILE, MORFESSOR_FILE, MOTIF_TABLE_FILE):
+        (out_dir / filename).unlink(missing_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out_dir))
     try:
         hf.save_pretrained(str(tmp))

@@ -3,6 +3,7 @@
 import os
 import sys
 
+from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -11,7 +12,7 @@ REPO = workflow.basedir
 sys.path.insert(0, REPO)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p))
 
-from decaylm.config import check_config  # noqa: E402
+from decaylm.config import check_config, schema_error  # noqa: E402
 from decaylm.errors import InputError  # noqa: E402
 
 
@@ -22,8 +23,15 @@ def drop_disabled(entries):
 
 
 for section in ("tokenizers", "models", "pretraining"):
-    drop_disabled(config.get(section) or {})
-validate(config, "../schemas/config.schema.yaml")
+    if isinstance(config.get(section), dict):
+        drop_disabled(config[section])
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as error:
+    # Snakemake prints a schema failure over a dozen lines; say it in one that names the key.
+    if not isinstance(error.__context__, ValidationError):
+        raise
+    raise WorkflowError(f"config error: {schema_error(error.__context__)}") from None
 try:
     check_config(config)
 except InputError as error:
@@ -98,4 +106,4 @@ def final_outputs():
     return outputs
 
 
-from decaylm.download import UTRSEQ_FILES  # noqa: E402
+from decaylm.download import UTRSEQ_SHA256, utrseq_url  # noqa: E402

@@ -34,8 +34,8 @@ if SOURCE == "utrseq" and config["data"]["download"]:
         wildcard_constraints:
             file="reporter_counts|reporter_seq",
         params:
-            url=lambda wildcards: UTRSEQ_FILES[f"{wildcards.file}.txt"][0],
-            sha256=lambda wildcards: UTRSEQ_FILES[f"{wildcards.file}.txt"][1],
+            url=lambda wildcards: utrseq_url(f"{wildcards.file}.txt", config["data"]["download_url"]),
+            sha256=lambda wildcards: UTRSEQ_SHA256[f"{wildcards.file}.txt"],
         log:
             R("logs", "download_utrseq", "{file}.log"),
         benchmark:

@@ -60,8 +60,8 @@ def tiny_utrseq(tmp_path) -> Path:
 def run_snakemake(*args: str, results: Path, configfiles=("config/tiny.yaml",), check: bool = True,
                   timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the workflow from the repository with results under `results`."""
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", *configfiles,
-               "--config", f"results={results}", *args]
+    command = [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", *configfiles,
+               "--config", f"results={results}"]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
