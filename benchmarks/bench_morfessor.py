@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     targets = np.random.default_rng(args.seed).normal(size=len(train))
     print(f"{len(train)} training / {len(held_out)} held-out sequences from {args.data}")
     print("pretrained: skipped (needs a local checkpoint directory)")
-    header = f"{'tokenizer':<18}{'seconds':>9}{'cpu_s':>8}{'vocab':>8}{'tokens/seq':>12}{'nt/token':>10}{'unk_rate':>10}"
+    header = (f"{'tokenizer':<18}{'seconds':>9}{'cpu_s':>8}{'vocab':>8}"
+              f"{'tokens/seq':>12}{'nt/token':>10}{'unk_rate':>10}")
     print(header)
     failed = False
     with tempfile.TemporaryDirectory() as tmp:

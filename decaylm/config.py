@@ -8,6 +8,7 @@ from pathlib import Path
 from decaylm.errors import InputError
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
 from decaylm.split import check_fractions
+from decaylm.tokenization import resolve_spec
 
 MODEL_KINDS_WITH_TOKENIZER = {"bert"}
 
@@ -15,7 +16,10 @@ MODEL_KINDS_WITH_TOKENIZER = {"bert"}
 def check_config(config: dict) -> None:
     _check_data(config["data"])
     _check_target(config["target"], config["data"])
+    _check_simulation(config)
     check_fractions(config["split"]["fractions"])
+    for name, spec in config["tokenizers"].items():
+        resolve_spec(name, spec)  # bad tokenizer parameters fail before any job runs
     _check_models(config)
     _check_results(config["results"])
 
@@ -46,6 +50,11 @@ def schema_error(error) -> InputError:
         return InputError(where, f"name {_short(error.instance)} is not allowed", "use letters, digits and _ only")
     if kind == "minProperties":
         return InputError(where, "has no entries", "configure at least one")
+    if kind == "minItems":
+        return InputError(where, f"{_short(error.instance)} is too short", f"give at least {expected} items")
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        bound = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
+        return InputError(where, f"{_short(error.instance)} is out of range", f"use a value {bound} {expected}")
     return InputError(where, problem, schema)
 
 
@@ -80,6 +89,17 @@ def _check_data(data: dict) -> None:
                 raise InputError(f"data.{key}", "empty, but data.source is table", "name the CSV file")
             if not Path(data[key]).is_file():
                 raise InputError(f"data.{key}", f"file '{data[key]}' not found", "check the path")
+
+
+def _check_simulation(config: dict) -> None:
+    """The simulator's settings, checked now rather than in the first job (as rule simulate_data passes them)."""
+    if config["data"]["source"] != "simulated":
+        return
+    from decaylm.simulate import config_from_params
+
+    data, target = config["data"], config["target"]
+    config_from_params({"hours": data["hours"], "from_hour": target["from_hour"], "to_hour": target["to_hour"],
+                        **data["simulate"]})
 
 
 def _check_target(target: dict, data: dict) -> None:

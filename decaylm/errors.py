@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import sys
 from contextlib import contextmanager
 
@@ -19,17 +21,36 @@ class InputError(Exception):
 
 @contextmanager
 def one_line_errors(log_path: str | None = None):
-    """Turn an InputError into one line on stderr (and the log) and exit 1, instead of a traceback.
+    """Turn an InputError, or a write the file system refused (full disk, read-only), into one
+    line on stderr (and the log) and exit 1, instead of a traceback.
 
     Used by the thin Snakemake scripts: Snakemake then removes the job's outputs and reports
     the failed rule, and the user reads a single line that says what to fix.
     """
+    raise_exceptions, logging.raiseExceptions = logging.raiseExceptions, False  # a full disk: no traceback per log line
     try:
         yield
     except InputError as error:
-        line = f"decaylm error: {error}"
-        if log_path:
+        _exit(f"decaylm error: {error}", log_path)
+    except OSError as error:
+        if error.errno not in REFUSED_WRITES:
+            raise
+        _exit(f"decaylm error: {error.filename or 'output'}: {error.strerror} "
+              "(free some space, or choose a writable folder for results)", log_path)
+    finally:
+        logging.raiseExceptions = raise_exceptions
+
+
+# The file system refused to write (full disk, quota, read-only, permissions): not a bug, one line.
+REFUSED_WRITES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _exit(line: str, log_path: str | None) -> None:
+    if log_path:
+        try:
             with open(log_path, "a") as log:
                 log.write(line + "\n")
-        print(line, file=sys.stderr)
-        sys.exit(1)
+        except OSError:
+            pass  # the log may sit on the same full disk; stderr still gets the line
+    print(line, file=sys.stderr)
+    sys.exit(1)

@@ -28,6 +28,10 @@ def atomic_path(path: str | os.PathLike):
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename is None:  # e.g. a full disk while writing: name the output, not the temporary file
+            error.filename = str(path)
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -160,26 +160,31 @@ def read_table(path, k: int, where: str) -> pd.DataFrame:
     """A user's motif table (TSV with columns kmer, score); `where` names the config key in errors."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(where, f"motif table {path} not found", "give a TSV with columns kmer, score, or use table: known / train")
+        raise InputError(where, f"motif table {path} not found",
+                         "give a TSV with columns kmer, score, or use table: known / train")
     try:
         table = pd.read_csv(path, sep="\t", dtype={"kmer": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(where, f"cannot read motif table {path}: {error}", "give a tab-separated file") from None
     missing = {"kmer", "score"} - set(table.columns)
     if missing:
-        raise InputError(where, f"motif table {path} lacks column(s) {', '.join(sorted(missing))}", "give columns kmer, score (tab-separated, with a header)")
+        raise InputError(where, f"motif table {path} lacks column(s) {', '.join(sorted(missing))}",
+                         "give columns kmer, score (tab-separated, with a header)")
     table = table.copy()
     table["kmer"] = table["kmer"].astype(str).str.strip().str.upper().str.replace("U", "T")
     bad = table[(table["kmer"].str.len() != k) | ~table["kmer"].str.fullmatch(f"[{BASES}]+")]
     if len(bad):
-        raise InputError(where, f"motif table {path} row {bad.index[0] + 2}: {bad['kmer'].iat[0]!r} is not a {k}-mer of A/C/G/T", f"use {k}-mers or set k")
+        problem = f"motif table {path} row {bad.index[0] + 2}: {bad['kmer'].iat[0]!r} is not a {k}-mer of A/C/G/T"
+        raise InputError(where, problem, f"use {k}-mers or set k")
     score = pd.to_numeric(table["score"], errors="coerce")
     if score.isna().any():
         row = int(np.flatnonzero(score.isna())[0])
-        raise InputError(where, f"motif table {path} row {row + 2}: score {table['score'].iat[row]!r} is not a number", "give numeric scores")
+        problem = f"motif table {path} row {row + 2}: score {table['score'].iat[row]!r} is not a number"
+        raise InputError(where, problem, "give numeric scores")
     duplicated = table["kmer"].duplicated()
     if duplicated.any():
-        raise InputError(where, f"motif table {path} lists {table['kmer'][duplicated].iat[0]} twice", "keep one row per k-mer")
+        raise InputError(where, f"motif table {path} lists {table['kmer'][duplicated].iat[0]} twice",
+                         "keep one row per k-mer")
     table["score"] = score.astype(float)
     return sort_table(table)
 

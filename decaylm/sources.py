@@ -36,8 +36,22 @@ class RawCounts:
 def _require_file(path: Path, what: str) -> None:
     if not path.exists():
         raise InputError(str(path), f"{what} file not found", "check data.path in the config")
+    if not path.is_file():
+        raise InputError(str(path), "is not a file", f"point the config at the {what} file itself")
     if path.stat().st_size == 0:
         raise InputError(str(path), f"{what} file is empty", "supply a non-empty file")
+
+
+# What pandas raises on a file it cannot read as a table (EmptyDataError: blank lines only).
+UNREADABLE = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+
+
+def _cannot_parse(path: Path, error: Exception, fix: str) -> InputError:
+    if isinstance(error, UnicodeDecodeError):
+        return InputError(str(path), "is not UTF-8 text (compressed or binary?)", "decompress it or save it as plain text")
+    if isinstance(error, pd.errors.EmptyDataError):
+        return InputError(str(path), "holds no data, only blank lines", "supply the table")
+    return InputError(str(path), f"cannot parse: {str(error).splitlines()[0]}", fix)
 
 
 def read_sequences(path, has_header: bool = False, id_column="id", sequence_column="Sequence") -> pd.Series:
@@ -56,8 +70,8 @@ def read_sequences(path, has_header: bool = False, id_column="id", sequence_colu
         else:
             frame = pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False)
             first_row = 1
-    except pd.errors.ParserError as error:
-        raise InputError(str(path), f"cannot parse: {str(error).splitlines()[0]}", "use the documented format")
+    except UNREADABLE as error:
+        raise _cannot_parse(path, error, "use the documented format") from None
     if frame.shape[1] != 2:
         raise InputError(str(path), f"expected 2 tab-separated columns (id, sequence), found {frame.shape[1]}",
                          "write one 'id<TAB>sequence' pair per line")
@@ -93,9 +107,8 @@ def read_utrseq(folder, hours: list[float]) -> RawCounts:
     _require_file(counts_path, "counts")
     try:
         counts = pd.read_csv(counts_path, sep="\t", dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as error:
-        raise InputError(str(counts_path), f"cannot parse: {str(error).splitlines()[0]}",
-                         "expect tab-separated columns id, AR01, AR02, ...")
+    except UNREADABLE as error:
+        raise _cannot_parse(counts_path, error, "expect tab-separated columns id, AR01, AR02, ...") from None
     time_columns = [c for c in counts.columns[1:]]
     if counts.columns[0] != "id" or not time_columns or not all(re.fullmatch(r"AR\d+", c) for c in time_columns):
         raise InputError(str(counts_path), f"header must be 'id AR01 .. ARnn' (tab-separated), found {list(counts.columns)[:4]}",
@@ -111,6 +124,11 @@ def read_utrseq(folder, hours: list[float]) -> RawCounts:
     if not is_spike.any():
         raise InputError(str(counts_path), f"no spike-in rows ({SPIKE_PREFIX}*)",
                          "add the spike-in rows; normalization needs them")
+    spike_totals = table[is_spike].sum(axis=0).to_numpy()
+    if (spike_totals <= 0).any():
+        column = time_columns[int(np.argmax(spike_totals <= 0))]
+        raise InputError(str(counts_path), f"the {SPIKE_PREFIX}* rows have no reads in column {column}",
+                         "normalization divides by them: check the spike-in counts")
     reporters = table[~is_spike]
     if reporters.empty:
         raise InputError(str(counts_path), "no reporter rows", "the file holds only spike-ins")
@@ -121,10 +139,14 @@ def read_utrseq(folder, hours: list[float]) -> RawCounts:
 
 def _parse_counts(counts: pd.DataFrame, columns: list[str], path: Path) -> np.ndarray:
     numeric = counts[columns].apply(pd.to_numeric, errors="coerce")
-    bad = numeric.isna().to_numpy() | (numeric.to_numpy() < 0)
+    bad = ~np.isfinite(numeric.to_numpy()) | (numeric.to_numpy() < 0)
     if bad.any():
         row, col = map(int, np.argwhere(bad)[0])
-        raise InputError(f"{path} row {row + 2}", f"column {columns[col]} holds '{counts[columns[col]].iloc[row]}', not a count >= 0",
+        text = counts[columns[col]].iloc[row]
+        if text is None or not str(text).strip():  # a short row: pandas pads it with empty fields
+            raise InputError(f"{path} row {row + 2}", f"column {columns[col]} is empty",
+                             "fill in every count; if the row is cut short, restore the complete file")
+        raise InputError(f"{path} row {row + 2}", f"column {columns[col]} holds '{text}', not a count >= 0",
                          "counts must be non-negative numbers")
     return numeric.to_numpy(dtype=float)
 
@@ -152,8 +174,8 @@ def read_table(expression_path, sequences_path) -> tuple[pd.DataFrame, pd.Series
     _require_file(expression_path, "expression")
     try:
         frame = pd.read_csv(expression_path)
-    except pd.errors.ParserError as error:
-        raise InputError(str(expression_path), f"cannot parse: {str(error).splitlines()[0]}", "use a comma-separated file")
+    except UNREADABLE as error:
+        raise _cannot_parse(expression_path, error, "use a comma-separated file") from None
     if "id" not in frame.columns:
         raise InputError(str(expression_path), f"no 'id' column; found {list(frame.columns)[:5]}",
                          "the expression CSV needs an 'id' column (comma-separated)")
@@ -162,10 +184,13 @@ def read_table(expression_path, sequences_path) -> tuple[pd.DataFrame, pd.Series
         bad = [c for c, h in hour_columns.items() if h is None]
         raise InputError(str(expression_path), f"columns {bad or '(none)'} are not hours like '2h'",
                          "name expression columns by hour: 1h, 2h, ...")
+    if frame.empty:
+        raise InputError(str(expression_path), "has a header but no rows", "add one row per reporter")
     values = frame[list(hour_columns)].apply(pd.to_numeric, errors="coerce")
-    if values.isna().to_numpy().any():
-        row, col = map(int, np.argwhere(values.isna().to_numpy())[0])
-        raise InputError(f"{expression_path} row {row + 2}", f"column {list(hour_columns)[col]} is not a number",
+    bad = ~np.isfinite(values.to_numpy())
+    if bad.any():
+        row, col = map(int, np.argwhere(bad)[0])
+        raise InputError(f"{expression_path} row {row + 2}", f"column {list(hour_columns)[col]} is not a finite number",
                          "fill or remove the row")
     ids = frame["id"].astype(str).str.strip()
     _refuse_duplicates(ids, expression_path, 2)

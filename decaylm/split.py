@@ -68,6 +68,10 @@ def split_table(target: pd.DataFrame, method: str, fractions: dict[str, float], 
     out = target.copy()
     out["split"] = assign_groups(groups, fractions, seed)
     out["group"] = groups
+    empty = [part for part in PARTS if not (out["split"] == part).any()]
+    if empty:
+        raise InputError("split", f"the {empty[0]} part is empty: {len(out)} reporter(s) in {len(set(groups))} overlap group(s)",
+                         "supply more reporters, or group less (raise split.group_overlap_nt or use split.method: random)")
     return out
 
 

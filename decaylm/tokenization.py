@@ -54,7 +54,9 @@ from decaylm.sequences import ALPHABET, normalize_sequence  # upper-case, U -> T
 log = logging.getLogger("decaylm.tokenization")
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-SPECIAL_ROLES = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+SPECIAL_ROLES = {
+    "pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]",
+}
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "meta.json"
 MORFESSOR_FILE = "morfessor.bin"
@@ -69,7 +71,9 @@ DEFAULT_PARAMS: dict[str, dict] = {
     "wordpiece": {"vocab_size": 4096, "min_frequency": 2},
     # See train_morfessor for why these.
     "morfessor": {"max_len": 7, "corpus_weight": 1.0, "max_epochs": 3, "addcount": 1.0, "vocab_size": 4096},
-    # top: None = every k-mer passing the threshold, except for table: train, where it means 500.
+    # A k-mer is kept when abs(score) > threshold: tables may hold signed associations, and a
+    # destabilizing element informs as much as a stabilizing one. top: at most this many of the
+    # strongest; None = all of them, except for table: train, where None means 500.
     "rbp_window": {"k": 7, "table": "known", "threshold": 0.0, "top": None, "min_count": 20},
     "pretrained": {"checkpoint": None},
 }
@@ -147,7 +151,8 @@ class DnaTokenizer:
     reproduces it.
     """
 
-    def __init__(self, kind: str, hf: PreTrainedTokenizerFast, params: dict | None = None, meta: dict | None = None, path=None):
+    def __init__(self, kind: str, hf: PreTrainedTokenizerFast, params: dict | None = None,
+                 meta: dict | None = None, path=None):
         self.kind = kind
         self.hf = hf
         self.params = dict(params or {})
@@ -387,11 +392,13 @@ def train_morfessor(corpus, params: dict, seed: int):
     - whole sequences as compounds: no artificial chunk boundaries. (Training on the distinct
       overlapping 7-mers as words instead was tried: all 7-mers are about equally frequent, and the
       lexicon jumped between keeping all 16k of them and a few hundred 3-4-mers.)
-    - corpus_weight 1.0 (fixed): on ~10k real sequences it gives a lexicon of ~850 segments and
-      ~37 tokens/sequence. A higher weight (e.g. 10, via a lexicon-size target) grew the lexicon to
-      ~2.5k rare 7-mers while tokens/sequence barely moved (34), so it adds parameters, not signal.
-    - max_epochs 3: the cost falls 0.3% in epoch 2, 0.1% in epoch 3 and the segmentations are
-      nearly unchanged after that; each epoch costs ~11 s of CPU on ~10k sequences.
+    - corpus_weight 1.0 (fixed): on the 9,857 training reporters of benchmarks/bench_morfessor.py it
+      gives ~1.1k segments, ~31 tokens/sequence (3.5 nt/token) in ~30 s of CPU. A lexicon-size
+      target (NumMorphCorpusWeight, 2,000 types) was tried: it pushed the weight to ~11 and the
+      lexicon to ~2.5k mostly rare 7-mers while tokens/sequence barely moved, and its forced extra
+      epochs doubled the time; it adds parameters, not signal.
+    - max_epochs 3: the cost falls 0.3% in epoch 2, 0.1% in epoch 3 and the segmentations barely
+      change after that; an epoch costs ~10 s of CPU on ~10k sequences (pure Python Viterbi).
     - counts: each training sequence counts once (they are all distinct), so no count dampening.
     """
     import morfessor  # imported here: only this kind needs it
@@ -452,7 +459,8 @@ def motif_table(params: dict, corpus, targets, name: str) -> pd.DataFrame:
         return motifs.known_table(k)
     if table == "train":
         if targets is None or not np.isfinite(np.asarray(targets, dtype=float)).any():
-            raise InputError(f"tokenizers.{name}.table", "'train' needs training targets y, and there are none", "give the split's y column, or use table: known")
+            raise InputError(f"tokenizers.{name}.table", "'train' needs training targets y, and there are none",
+                             "give the split's y column, or use table: known")
         return motifs.train_table(corpus, targets, k=k, min_count=params["min_count"])
     return motifs.read_table(table, k, where=f"tokenizers.{name}.table")
 
@@ -461,13 +469,15 @@ def build_rbp_window(corpus, targets, params, seed, name):
     table = motif_table(params, corpus, targets, name)
     if table.empty:
         key = "min_count" if params["table"] == "train" else "table"
-        raise InputError(f"tokenizers.{name}.{key}", "the motif table has no k-mer", "lower min_count" if key == "min_count" else "give a table with rows")
+        fix = "lower min_count" if key == "min_count" else "give a table with rows"
+        raise InputError(f"tokenizers.{name}.{key}", "the motif table has no k-mer", fix)
     top = params["top"]
     if top is None and params["table"] == "train":
         top = TRAIN_TABLE_TOP
     kept = motifs.select_kmers(table, params["threshold"], top)
     if not kept:
-        raise InputError(f"tokenizers.{name}.threshold", f"no k-mer of the table has abs(score) > {params['threshold']}", "lower the threshold")
+        raise InputError(f"tokenizers.{name}.threshold",
+                         f"no k-mer of the table has abs(score) > {params['threshold']}", "lower the threshold")
     table = table.assign(kept=table["kmer"].isin(set(kept)))
     tok = _word_level(kept)
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()  # words come pre-cut, see DnaTokenizer
@@ -479,13 +489,16 @@ def build_pretrained(corpus, targets, params, seed, name):
     checkpoint = Path(params["checkpoint"])
     where = f"tokenizers.{name}.checkpoint"
     if not checkpoint.is_dir():
-        raise InputError(where, f"checkpoint directory {checkpoint} not found", "download the checkpoint there, or fix the path")
+        raise InputError(where, f"checkpoint directory {checkpoint} not found",
+                         "download the checkpoint there, or fix the path")
     try:
         hf = AutoTokenizer.from_pretrained(str(checkpoint), use_fast=True)
     except (OSError, ValueError) as error:
-        raise InputError(where, f"no tokenizer loads from {checkpoint}: {error}".replace("\n", " "), "point it at a checkpoint directory with tokenizer files") from None
+        problem = f"no tokenizer loads from {checkpoint}: {error}".replace("\n", " ")
+        raise InputError(where, problem, "point it at a checkpoint directory with tokenizer files") from None
     if not getattr(hf, "is_fast", False):
-        raise InputError(where, f"the tokenizer in {checkpoint} has no fast (tokenizer.json) version", "use a checkpoint with a tokenizer.json")
+        raise InputError(where, f"the tokenizer in {checkpoint} has no fast (tokenizer.json) version",
+                         "use a checkpoint with a tokenizer.json")
     return hf, {}, {"checkpoint": str(checkpoint.resolve())}
 
 
@@ -504,7 +517,8 @@ BUILDERS = {
 # Train, save, load
 
 
-def train_tokenizer(spec: dict, train_sequences, train_targets, out_dir, seed: int, name: str | None = None) -> DnaTokenizer:
+def train_tokenizer(spec: dict, train_sequences, train_targets, out_dir, seed: int,
+                    name: str | None = None) -> DnaTokenizer:
     """Train the tokenizer `spec` on training sequences only and write it to `out_dir`.
 
     Pass the rows of the training split only: this function trains on everything it is given (see
@@ -589,7 +603,8 @@ def load_tokenizer(out_dir) -> DnaTokenizer:
         out_dir = out_dir.parent
     meta_path, tok_path = out_dir / META_FILE, out_dir / TOKENIZER_FILE
     if not tok_path.is_file() or not meta_path.is_file():
-        raise InputError(str(out_dir), "is not a trained tokenizer (tokenizer.json or meta.json missing)", "train it first (rule train_tokenizer)")
+        raise InputError(str(out_dir), "is not a trained tokenizer (tokenizer.json or meta.json missing)",
+                         "train it first (rule train_tokenizer)")
     meta = json.loads(meta_path.read_text())
     if meta["kind"] == "pretrained":
         hf = AutoTokenizer.from_pretrained(str(out_dir), use_fast=True)
@@ -607,7 +622,8 @@ SPLIT_COLUMNS = ("id", "sequence", "y", "split", "group")
 def check_split_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     missing = [c for c in ("sequence", "split") if c not in frame.columns]
     if missing:
-        raise InputError(where, f"lacks column(s) {', '.join(missing)}", f"the split file has columns {', '.join(SPLIT_COLUMNS)}")
+        raise InputError(where, f"lacks column(s) {', '.join(missing)}",
+                         f"the split file has columns {', '.join(SPLIT_COLUMNS)}")
     return frame
 
 
@@ -618,7 +634,8 @@ def training_rows(split_frame: pd.DataFrame) -> tuple[list[str], np.ndarray | No
     return train["sequence"].astype(str).tolist(), targets
 
 
-def train_tokenizer_from_split(split_frame: pd.DataFrame, spec: dict, out_dir, seed: int, name: str | None = None, where: str = "split file") -> DnaTokenizer:
+def train_tokenizer_from_split(split_frame: pd.DataFrame, spec: dict, out_dir, seed: int, name: str | None = None,
+                               where: str = "split file") -> DnaTokenizer:
     """Train on the training split only: valid/test sequences never reach the trainer."""
     check_split_frame(split_frame, where)
     sequences, targets = training_rows(split_frame)
@@ -630,7 +647,8 @@ def train_tokenizer_from_split(split_frame: pd.DataFrame, spec: dict, out_dir, s
 # ---------------------------------------------------------------------------------------------------
 # Statistics
 
-STATS_COLUMNS = ("tokenizer", "kind", "vocab_size", "mean_tokens", "median_tokens", "nt_per_token", "unk_rate_test", "train_seconds")
+STATS_COLUMNS = ("tokenizer", "kind", "vocab_size", "mean_tokens", "median_tokens", "nt_per_token", "unk_rate_test",
+                 "train_seconds")
 
 
 def _tokenizers(tokenizer_dirs: dict) -> dict[str, DnaTokenizer]:
@@ -680,10 +698,11 @@ def plot_token_counts(counts: dict, path) -> None:
 
     from decaylm.io import atomic_path
 
-    names = list(counts)
+    names = list(counts)[::-1]  # boxplot draws bottom-up: list the first tokenizer at the top
     fig, ax = plt.subplots(figsize=(7, 1.0 + 0.45 * max(len(names), 1)))
     if names:
-        ax.boxplot([np.asarray(counts[n]) for n in names], orientation="horizontal", tick_labels=names, showfliers=False)
+        data = [np.asarray(counts[n]) for n in names]
+        ax.boxplot(data, orientation="horizontal", tick_labels=names, showfliers=False)
     ax.set_xlabel("tokens per sequence (without [CLS]/[SEP])")
     ax.set_title("Token counts per tokenizer")
     fig.tight_layout()

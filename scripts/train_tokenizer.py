@@ -16,7 +16,8 @@ with one_line_errors(snakemake.log[0]):
     setup_logging(snakemake.log[0])
     out = Path(snakemake.output.tokenizer)
     if out.name != TOKENIZER_FILE:
-        raise InputError("rule train_tokenizer", f"output {out} is not a {TOKENIZER_FILE}", f"name the output {{dir}}/{TOKENIZER_FILE}")
+        raise InputError("rule train_tokenizer", f"output {out} is not a {TOKENIZER_FILE}",
+                         f"name the output {{dir}}/{TOKENIZER_FILE}")
     split = read_tsv(snakemake.input.split)
     train_tokenizer_from_split(
         split,

@@ -125,7 +125,8 @@ def test_encode_layout_and_batch(trained, held_out, name):
             assert len(cut) == 8 and cut[:-1] == ids[:7] and cut[-1] == tok.sep_token_id
         else:
             assert cut == ids
-    assert {tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id} == {0, 1, 2, 3, 4}
+    ids = (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id)
+    assert ids == (0, 1, 2, 3, 4)
     assert tok.vocab_size == len(tok.hf.get_vocab())
 
 
@@ -152,13 +153,9 @@ def test_normalize_sequence():
 def test_tokenizer_json_alone_encodes_the_same(trained, corpus, name):
     """Users who load only tokenizer.json get the same ids, RNA/lower case included."""
     tok = trained[name]
-    hf = PreTrainedTokenizerFast(tokenizer_file=str(trained_dir(tok) / "tokenizer.json"))
+    hf = PreTrainedTokenizerFast(tokenizer_file=str(tok.path / "tokenizer.json"))
     for sequence in corpus[0][:10]:
         assert hf(sequence.lower().replace("t", "u"))["input_ids"] == tok.encode(sequence)
-
-
-def trained_dir(tok: DnaTokenizer) -> Path:
-    return tok.path
 
 
 def test_overlapping_kmers(trained, held_out):
@@ -218,7 +215,7 @@ def unigram_scores(tok: DnaTokenizer) -> dict[str, float]:
 def read_morfessor(tok: DnaTokenizer):
     import morfessor
 
-    return morfessor.io.MorfessorIO().read_binary_model_file(str(trained_dir(tok) / tokenization.MORFESSOR_FILE))
+    return morfessor.io.MorfessorIO().read_binary_model_file(str(tok.path / tokenization.MORFESSOR_FILE))
 
 
 def test_morfessor_segments_by_morfessors_viterbi(trained, held_out):
@@ -303,7 +300,7 @@ def test_rbp_known_keeps_motif_windows_in_order(trained):
 
 def test_rbp_train_table_finds_planted_motifs(trained, corpus):
     tok = trained["rbp_train"]
-    saved = pd.read_csv(trained_dir(tok) / tokenization.MOTIF_TABLE_FILE, sep="\t")
+    saved = pd.read_csv(tok.path / tokenization.MOTIF_TABLE_FILE, sep="\t")
     sequences, y = corpus
     table = motifs.train_table(sequences, y, k=7, min_count=3)
     assert list(saved["kmer"]) == list(table["kmer"])
@@ -322,17 +319,21 @@ def test_rbp_train_table_finds_planted_motifs(trained, corpus):
 
 def test_rbp_user_table(tmp_path, corpus):
     path = tmp_path / "table.tsv"
-    pd.DataFrame({"kmer": ["AAAAAAA", "CCCCCCC", "GGGGGGG"], "score": [2.0, -3.0, 0.5]}).to_csv(path, sep="\t", index=False)
-    tok = train_tokenizer({"kind": "rbp_window", "table": str(path), "threshold": 1.0}, corpus[0], None, tmp_path / "r", seed=1)
+    table = pd.DataFrame({"kmer": ["AAAAAAA", "CCCCCCC", "GGGGGGG"], "score": [2.0, -3.0, 0.5]})
+    table.to_csv(path, sep="\t", index=False)
+    spec = {"kind": "rbp_window", "table": str(path), "threshold": 1.0}
+    tok = train_tokenizer(spec, corpus[0], None, tmp_path / "r", seed=1)
     assert tok.segment("AAAAAAAATTGGGGGGGTTCCCCCCC") == ["AAAAAAA", "AAAAAAA", "CCCCCCC"]
     bad = tmp_path / "bad.tsv"
     bad.write_text("kmer\tscore\nAAAA\t1\n")
     with pytest.raises(InputError, match=r"tokenizers\.r2\.table: .*row 2: 'AAAA' is not a 7-mer"):
         train_tokenizer({"kind": "rbp_window", "table": str(bad)}, corpus[0], None, tmp_path / "r2", seed=1)
     with pytest.raises(InputError, match=r"tokenizers\.r3\.table: motif table .*missing\.tsv not found"):
-        train_tokenizer({"kind": "rbp_window", "table": str(tmp_path / "missing.tsv")}, corpus[0], None, tmp_path / "r3", seed=1)
+        spec = {"kind": "rbp_window", "table": str(tmp_path / "missing.tsv")}
+        train_tokenizer(spec, corpus[0], None, tmp_path / "r3", seed=1)
     with pytest.raises(InputError, match=r"tokenizers\.r4\.threshold"):
-        train_tokenizer({"kind": "rbp_window", "table": str(path), "threshold": 5}, corpus[0], None, tmp_path / "r4", seed=1)
+        spec = {"kind": "rbp_window", "table": str(path), "threshold": 5}
+        train_tokenizer(spec, corpus[0], None, tmp_path / "r4", seed=1)
     with pytest.raises(InputError, match=r"tokenizers\.r5\.table: 'train' needs training targets"):
         train_tokenizer({"kind": "rbp_window", "table": "train"}, corpus[0], None, tmp_path / "r5", seed=1)
 
@@ -362,7 +363,8 @@ def test_same_seed_same_bytes_across_processes(tmp_path, corpus):
         "train_tokenizer({'kind': 'morfessor'}, json.load(open(sys.argv[2])), None, sys.argv[3], seed=3)"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-c", code, str(REPO), str(tmp_path / "corpus.json"), str(tmp_path / "there")], env=env, check=True, capture_output=True)
+    command = [sys.executable, "-c", code, str(REPO), str(tmp_path / "corpus.json"), str(tmp_path / "there")]
+    subprocess.run(command, env=env, check=True, capture_output=True)
     assert (tmp_path / "here" / "tokenizer.json").read_bytes() == (tmp_path / "there" / "tokenizer.json").read_bytes()
 
 
@@ -388,14 +390,20 @@ def test_test_sequences_never_reach_training(tmp_path, monkeypatch, name):
     frame = split_frame()
     seen = []
     real_train = tokenization.train_tokenizer
-    monkeypatch.setattr(tokenization, "train_tokenizer", lambda spec, seqs, y, *a, **k: seen.append(list(seqs)) or real_train(spec, seqs, y, *a, **k))
+
+    def spy(spec, sequences, targets, *args, **kwargs):
+        seen.append(list(sequences))
+        return real_train(spec, sequences, targets, *args, **kwargs)
+
+    monkeypatch.setattr(tokenization, "train_tokenizer", spy)
     tok = train_tokenizer_from_split(frame, SPECS[name], tmp_path / "split", seed=2)
     assert sorted(seen[0]) == sorted(frame.loc[frame["split"] == "train", "sequence"])
     assert not any(LEAK in s for s in seen[0])
     # Same bytes as a tokenizer that never saw the other rows at all.
     only_train = frame[frame["split"] == "train"]
     train_tokenizer(SPECS[name], only_train["sequence"], only_train["y"], tmp_path / "train_only", seed=2)
-    assert (tmp_path / "split" / "tokenizer.json").read_bytes() == (tmp_path / "train_only" / "tokenizer.json").read_bytes()
+    clean = (tmp_path / "train_only" / "tokenizer.json").read_bytes()
+    assert (tmp_path / "split" / "tokenizer.json").read_bytes() == clean
     # And the check can fail: training on every row puts the leaked motif in the vocabulary.
     vocab = set(tok.hf.get_vocab())
     leaky = train_tokenizer(SPECS[name], frame["sequence"], frame["y"], tmp_path / "leaky", seed=2)
@@ -408,22 +416,27 @@ def test_test_sequences_never_reach_training(tmp_path, monkeypatch, name):
 
 def test_pretrained_copies_a_checkpoint_tokenizer(tmp_path, trained, held_out):
     checkpoint = tmp_path / "checkpoint"
-    PreTrainedTokenizerFast(tokenizer_file=str(trained_dir(trained["bpe"]) / "tokenizer.json"), **tokenization.SPECIAL_ROLES).save_pretrained(checkpoint)
+    source = str(trained["bpe"].path / "tokenizer.json")
+    PreTrainedTokenizerFast(tokenizer_file=source, **tokenization.SPECIAL_ROLES).save_pretrained(checkpoint)
     tok = train_tokenizer({"kind": "pretrained", "checkpoint": str(checkpoint)}, [], None, tmp_path / "pre", seed=1)
     assert tok.kind == "pretrained" and (tmp_path / "pre" / "tokenizer.json").is_file()
     assert tok.encode_many(held_out) == trained["bpe"].encode_many(held_out)
     assert load_tokenizer(tmp_path / "pre" / "tokenizer.json").encode(held_out[0]) == tok.encode(held_out[0])
     assert tok.decode(tok.encode(held_out[0])) == held_out[0]
     with pytest.raises(InputError, match=r"tokenizers\.pre2\.checkpoint: checkpoint directory .*nowhere not found"):
-        train_tokenizer({"kind": "pretrained", "checkpoint": str(tmp_path / "nowhere")}, [], None, tmp_path / "pre2", seed=1)
+        spec = {"kind": "pretrained", "checkpoint": str(tmp_path / "nowhere")}
+        train_tokenizer(spec, [], None, tmp_path / "pre2", seed=1)
 
 
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ({"kind": "sentencepiece"}, r"tokenizers\.x\.kind: unknown kind 'sentencepiece' \(use one of nucleotide, kmer, bpe, wordpiece, morfessor, rbp_window, pretrained\)"),
+        ({"kind": "sentencepiece"},
+         r"tokenizers\.x\.kind: unknown kind 'sentencepiece' "
+         r"\(use one of nucleotide, kmer, bpe, wordpiece, morfessor, rbp_window, pretrained\)"),
         ({}, r"tokenizers\.x: has no kind"),
-        ({"kind": "bpe", "vocab": 10}, r"tokenizers\.x\.vocab: not a parameter of kind bpe \(accepted: vocab_size, min_frequency\)"),
+        ({"kind": "bpe", "vocab": 10},
+         r"tokenizers\.x\.vocab: not a parameter of kind bpe \(accepted: vocab_size, min_frequency\)"),
         ({"kind": "kmer", "k": "6"}, r"tokenizers\.x\.k: '6' is not an integer >= 1"),
         ({"kind": "kmer", "k": 12}, r"tokenizers\.x\.k: 12 is too large"),
         ({"kind": "morfessor", "corpus_weight": 0}, r"tokenizers\.x\.corpus_weight: 0 is not a number > 0"),
@@ -435,8 +448,18 @@ def test_config_errors_name_the_key(tmp_path, spec, message):
         train_tokenizer(spec, ["ACGT"], None, tmp_path / "x", seed=1)
 
 
+def test_split_file_errors(tmp_path):
+    frame = split_frame(5, 2)
+    with pytest.raises(InputError, match=r"split\.tsv: lacks column\(s\) split"):
+        train_tokenizer_from_split(frame.drop(columns="split"), {"kind": "bpe"}, tmp_path / "b", 1, where="split.tsv")
+    with pytest.raises(InputError, match=r"split\.tsv: has no rows with split == train"):
+        no_train = frame[frame["split"] != "train"]
+        train_tokenizer_from_split(no_train, {"kind": "bpe"}, tmp_path / "b", 1, where="split.tsv")
+
+
 def test_seed_key_of_the_config_is_accepted(tmp_path):
-    assert train_tokenizer({"kind": "nucleotide", "seed": 9}, ["ACGT"], None, tmp_path / "n", seed=9).kind == "nucleotide"
+    tok = train_tokenizer({"kind": "nucleotide", "seed": 9}, ["ACGT"], None, tmp_path / "n", seed=9)
+    assert tok.kind == "nucleotide" and tok.meta["params"] == {}
 
 
 def test_a_failed_run_leaves_no_tokenizer_json(tmp_path, monkeypatch, corpus):
@@ -469,7 +492,7 @@ def test_meta_json(trained):
 def test_stats_and_figure(tmp_path, trained):
     frame = split_frame(20, 10)
     frame.loc[frame.index[-1], "sequence"] = plant(frame["sequence"].iat[-1], "N", 50)  # a test row
-    dirs = {name: trained_dir(trained[name]) for name in ("nucleotide", "kmer", "rbp_known")}
+    dirs = {name: trained[name].path for name in ("nucleotide", "kmer", "rbp_known")}
     table = tokenizer_stats(dirs, frame)
     assert list(table.columns) == list(tokenization.STATS_COLUMNS)
     rows = table.set_index("tokenizer")
@@ -487,7 +510,10 @@ def test_stats_and_figure(tmp_path, trained):
 
 
 def fake_snakemake(**sections) -> SimpleNamespace:
-    return SimpleNamespace(**{key: SimpleNamespace(**value) if isinstance(value, dict) else value for key, value in sections.items()})
+    """The parts of Snakemake's `snakemake` object a script reads (input, output, params, log)."""
+    return SimpleNamespace(**{
+        key: SimpleNamespace(**value) if isinstance(value, dict) else value for key, value in sections.items()
+    })
 
 
 def test_train_tokenizer_script(tmp_path):
@@ -512,10 +538,11 @@ def test_train_tokenizer_script(tmp_path):
 def test_tokenizer_stats_script(tmp_path, trained):
     split_path = tmp_path / "split.tsv"
     split_frame(20, 10).to_csv(split_path, sep="\t", index=False)
-    paths = [str(trained_dir(trained[name]) / "tokenizer.json") for name in ("nucleotide", "bpe")]
+    paths = [str(trained[name].path / "tokenizer.json") for name in ("nucleotide", "bpe")]
     snakemake = fake_snakemake(
         input={"split": str(split_path), "tokenizers": paths},
-        output={"table": str(tmp_path / "stats.tsv"), "figure": str(tmp_path / "counts.png")}, log=[str(tmp_path / "s.log")],
+        output={"table": str(tmp_path / "stats.tsv"), "figure": str(tmp_path / "counts.png")},
+        log=[str(tmp_path / "s.log")],
     )
     runpy.run_path(str(REPO / "scripts" / "tokenizer_stats.py"), init_globals={"snakemake": snakemake})
     table = pd.read_csv(tmp_path / "stats.tsv", sep="\t")

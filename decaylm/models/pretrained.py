@@ -1,0 +1,236 @@
+"""Fine-tuning a pretrained DNA language model (the DNABERT2 row) as a regressor.
+
+`checkpoint` is a hub id (default zhihan1996/DNABERT-2-117M) or a local directory; loading goes
+through the real `AutoTokenizer` / `AutoConfig` / `AutoModel.from_pretrained(trust_remote_code=True)`
+path, with the known problems of DNABERT-2's remote code under current transformers handled:
+
+- Config class clash ("model has BertConfig and you passed ...configuration_bert.BertConfig"):
+  the config is loaded first with AutoConfig and passed to AutoModel.from_pretrained.
+- Triton flash attention: its module imports `triton` at the top, and transformers refuses a
+  hub model whose relative imports need a missing package, although bert_layers.py only tries
+  that import. While loading, a placeholder `triton` without `triton.language` lets the check
+  pass and makes the guarded import fail as designed; after loading, every
+  `flash_attn_qkvpacked_func` global of the remote modules is set to None, so the model's own
+  PyTorch attention path runs (the Triton kernel fails on CPUs and on newer Triton releases).
+- ALiBi tensor built in `__init__`: transformers 5 builds models on the meta device, so a
+  tensor kept as a plain attribute stays without data; `rebuild_alibi_tensor` makes it again.
+
+Weights that cannot be had (offline, not cached) raise ModelUnavailable at once: the cache is
+tried first, HF_HUB_OFFLINE=1 stops there, and otherwise the hub's endpoint is probed with a
+short timeout before transformers (which retries for about 30 s) is asked.
+
+Regression head: attention-mask mean of the last hidden states, dropout, linear. Training is
+the shared loop (decaylm.training.fit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import sys
+import types
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from torch import nn
+
+from decaylm.errors import InputError
+from decaylm.io import write_json
+from decaylm.models.common import ModelUnavailable, parts, run_fingerprint
+from decaylm.training import TrainConfig, fit, predict
+
+log = logging.getLogger(__name__)
+DEFAULT_CHECKPOINT = "zhihan1996/DNABERT-2-117M"
+
+
+@dataclass
+class FinetuneSpec:
+    checkpoint: str = DEFAULT_CHECKPOINT  # hub id or local directory
+    revision: str = ""                    # hub revision (commit) to pin; "" = the default branch
+    max_length: int = 64                  # tokens with specials; DNABERT-2's BPE gives ~25 per 110 nt
+    head_dropout: float = 0.1
+    freeze_encoder: bool = False          # train only the head: a cheap probe on a CPU
+    probe_timeout: float = 3.0            # seconds to wait for the hub before calling it unreachable
+
+
+class Regressor(nn.Module):
+    """Pretrained encoder -> masked mean of the last hidden states -> dropout -> linear."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, 1))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        h = out[0] if isinstance(out, (tuple, list)) else out.last_hidden_state  # remote code returns tuples
+        if isinstance(h, (tuple, list)):
+            h = h[-1]
+        m = attention_mask[..., None].to(h.dtype)
+        return self.head((h * m).sum(1) / m.sum(1).clamp(min=1)).squeeze(-1)
+
+
+def split_spec(spec: dict, name: str) -> tuple[FinetuneSpec, TrainConfig]:
+    own, train_keys = {f.name for f in fields(FinetuneSpec)}, {f.name for f in fields(TrainConfig)}
+    unknown = set(spec) - own - train_keys - {"kind", "tokenizer"}
+    if unknown:
+        raise InputError(f"models.{name}", f"unknown parameter(s) {sorted(unknown)}", f"use {sorted(own | train_keys)}")
+    # fine-tuning defaults: a small learning rate and few epochs
+    train = {"lr": 3e-5, "epochs": 5, "patience": 2, "batch_size": 32, "warmup_fraction": 0.1}
+    train.update({k: v for k, v in spec.items() if k in train_keys})
+    return FinetuneSpec(**{k: v for k, v in spec.items() if k in own}), TrainConfig(**train)
+
+
+def offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_reachable(timeout: float) -> str | None:
+    """None if the hub endpoint accepts a TCP connection, else why not (one line)."""
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+        return None
+    except OSError as error:
+        return f"cannot reach {constants.ENDPOINT} ({error})"
+
+
+@contextlib.contextmanager
+def triton_placeholder():
+    """A `triton` without `triton.language` while remote code is checked and imported (only where no
+    Triton is installed): transformers' import check passes, and the remote code's own guarded
+    `from .flash_attn_triton import ...` fails as it would without Triton, selecting PyTorch attention."""
+    try:
+        import triton  # noqa: F401
+        yield
+        return
+    except ImportError:
+        pass
+    sys.modules["triton"] = types.ModuleType("triton")
+    try:
+        yield
+    finally:
+        sys.modules.pop("triton", None)
+
+
+def use_pytorch_attention(model: nn.Module) -> None:
+    """Select the remote code's PyTorch attention, and rebuild tensors transformers left on 'meta'."""
+    for module_name in {type(m).__module__ for m in model.modules()}:
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, "flash_attn_qkvpacked_func", None) is not None:
+            module.flash_attn_qkvpacked_func = None
+            log.info("%s: Triton flash attention disabled, PyTorch attention used", module_name)
+    for sub in model.modules():
+        if hasattr(sub, "rebuild_alibi_tensor"):
+            size = int(getattr(sub, "_current_alibi_size", 0) or getattr(getattr(sub, "config", None),
+                                                                         "alibi_starting_size", 512) or 512)
+            sub.rebuild_alibi_tensor(size=size, device=torch.device("cpu"))
+        for attr, value in vars(sub).items():
+            if isinstance(value, torch.Tensor) and value.device.type == "meta":
+                raise ModelUnavailable(f"{type(sub).__name__}.{attr} has no data after loading (remote code "
+                                       "incompatible with this transformers version)")
+
+
+def load_pretrained(checkpoint: str, revision: str = "", probe_timeout: float = 3.0, name: str = "DNABERT2"):
+    """(tokenizer, encoder, hidden size) through AutoTokenizer/AutoConfig/AutoModel with trust_remote_code."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    local = Path(checkpoint).expanduser()
+    if local.is_dir():
+        source, kwargs = str(local), {"local_files_only": True}
+    elif checkpoint.startswith((".", "/", "~")):
+        raise InputError(f"models.{name}.checkpoint", f"{checkpoint} is not a directory", "give a local checkpoint "
+                         "directory or a hub id")
+    else:
+        source, kwargs = checkpoint, {"local_files_only": True}
+        if revision:
+            kwargs["revision"] = revision
+    where = f"put a local copy at a directory and set models.{name}.checkpoint to it"
+
+    def load(**extra):
+        try:
+            with triton_placeholder():
+                tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True, **extra)
+                config = AutoConfig.from_pretrained(source, trust_remote_code=True, **extra)
+                encoder = AutoModel.from_pretrained(source, config=config, trust_remote_code=True, **extra)
+        except ImportError as error:
+            raise ModelUnavailable(f"{checkpoint}: its code needs a missing package: "
+                                   f"{str(error).splitlines()[0]}") from None
+        return tokenizer, config, encoder
+
+    try:
+        tokenizer, config, encoder = load(**kwargs)  # a local directory, or the hub id from the cache
+    except OSError as error:
+        if local.is_dir():
+            raise InputError(f"models.{name}.checkpoint", f"cannot load {local}: {str(error).splitlines()[0]}",
+                             "give a directory written by save_pretrained") from error
+        if offline():
+            raise ModelUnavailable(f"DNABERT-2 weights not available offline: {checkpoint} is not cached and "
+                                   f"HF_HUB_OFFLINE is set; {where}") from None
+        why = hub_reachable(probe_timeout)
+        if why:
+            raise ModelUnavailable(f"DNABERT-2 weights not available offline: {why}; {where}") from None
+        try:
+            tokenizer, config, encoder = load(**{**kwargs, "local_files_only": False})
+        except OSError as error2:
+            raise ModelUnavailable(f"DNABERT-2 weights could not be fetched: {str(error2).splitlines()[0]}; "
+                                   f"{where}") from None
+    use_pytorch_attention(encoder)
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "d_model")
+    return tokenizer, encoder, int(hidden)
+
+
+def make_collate(pad_id: int):
+    def collate(items: list[dict]) -> dict:
+        length = max(len(item["input_ids"]) for item in items)
+        ids = np.full((len(items), length), pad_id, dtype=np.int64)
+        mask = np.zeros((len(items), length), dtype=np.int64)
+        for row, item in enumerate(items):
+            ids[row, : len(item["input_ids"])] = item["input_ids"]
+            mask[row, : len(item["input_ids"])] = 1
+        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
+                "y": torch.tensor([item["y"] for item in items], dtype=torch.float32)}
+    return collate
+
+
+def items_of(frame, tokenizer, max_length: int) -> list[dict]:
+    encoded = tokenizer(list(frame["sequence"]), truncation=True, max_length=max_length,
+                        return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+    return [{"input_ids": np.asarray(ids, dtype=np.int64), "y": float(y)} for ids, y in zip(encoded, frame["y"])]
+
+
+def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "DNABERT2") -> np.ndarray:
+    """Fine-tune the checkpoint on the train part (early stopping on valid); predict every row of split."""
+    own, train_cfg = split_spec({"seed": seed, **spec}, name)
+    tokenizer, encoder, hidden = load_pretrained(own.checkpoint, own.revision, own.probe_timeout, name)
+    torch.manual_seed(train_cfg.seed)
+    model = Regressor(encoder, hidden, own.head_dropout)
+    if own.freeze_encoder:
+        model.encoder.requires_grad_(False)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    collate = make_collate(pad_id)
+    data = parts(split)
+    out_dir = Path(out_dir)
+    result = fit(model, items_of(data["train"], tokenizer, own.max_length),
+                 items_of(data["valid"], tokenizer, own.max_length), collate, train_cfg, out_dir,
+                 fingerprint=run_fingerprint(spec, split, str(seed)))
+    log.info("best epoch %d, valid mse %.4f, %.0f tokens/s", result.best_epoch, result.best_valid_loss,
+             result.train_tokens_per_second)
+    model_dir = out_dir / "model"
+    encoder.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, str(model_dir / "regression_head.safetensors"))
+    write_json({"spec": asdict(own), "training": asdict(train_cfg), "best_epoch": result.best_epoch,
+                "best_valid_loss": result.best_valid_loss, "history": result.history,
+                "train_tokens_per_second": result.train_tokens_per_second, "train_seconds": result.train_seconds},
+               out_dir / "training.json")
+    return predict(model, items_of(split, tokenizer, own.max_length), collate, batch_size=128)
