@@ -8,7 +8,7 @@ from pathlib import Path
 from decaylm.errors import InputError
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
 from decaylm.split import check_fractions
-from decaylm.tokenization import resolve_spec
+from decaylm.tokenizer_specs import resolve_spec
 
 MODEL_KINDS_WITH_TOKENIZER = {"bert"}
 
