@@ -50,6 +50,12 @@ HYBRID = {**BASE, "conv_stem": [9, 7], "stem_pool": 2, "layers": 2, "pooling": "
 MLM = {"layers": 4, "hidden": 128, "heads": 4, "intermediate": 512, "max_length": 128, "epochs": 20,
        "batch_size": 64, "lr": 1e-3}
 
+# the small/fast "default" settings: each job <= ~40 s on 4000 simulated reporters (2 cores)
+SMALL = {"kind": "bert", "layers": 2, "hidden": 64, "heads": 4, "intermediate": 128, "max_length": 128,
+         "dropout": 0.1, "pooling": "mean", "lr": 2e-3, "batch_size": 64, "epochs": 6, "patience": 2}
+SMALL_HYBRID = {**SMALL, "conv_stem": [9, 7], "stem_pool": 2, "layers": 1, "pooling": "meanmax", "epochs": 10,
+                "patience": 3}
+
 # name -> (tokenizer, model spec, MLM spec or None)
 RUNS = {
     "BERT_NT": ("nt", BASE, None),
@@ -63,9 +69,17 @@ RUNS = {
     "MORPH_K": ("rbp_known", BASE, None),
     "HYBRID": ("nt", HYBRID, None),
     "HYBRID_L4": ("nt", {**HYBRID, "layers": 4}, None),
+    "HYBRID3": ("nt", {**HYBRID, "conv_stem": [9, 7, 5], "epochs": 20}, None),
     "HYBRID_K6": ("kmer6", HYBRID, None),
     "BERT_NT_MLM": ("nt", BASE, MLM),
     "BERT_KMER6_MLM": ("kmer6", BASE, MLM),
+    "BERT_BPE_MLM": ("bpe", BASE, {**MLM, "epochs": 10}),
+    "D_BERT_NT": ("nt", SMALL, None),
+    "D_BERT_KMER6": ("kmer6", SMALL, None),
+    "D_BERT_BPE": ("bpe", SMALL, None),
+    "D_MORPH_O": ("morfessor", SMALL, None),
+    "D_MORPH_D": ("rbp_data", SMALL, None),
+    "D_HYBRID": ("nt", SMALL_HYBRID, None),
 }
 
 
@@ -76,6 +90,22 @@ def real_split() -> pd.DataFrame:
     from decaylm.target import compute_target
 
     raw = read_utrseq(str(DATA), [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
+    t = compute_target(normalize_counts(raw, 1, 20, [2.0]), "difference", 2, 8)
+    return split_table(t, "overlap", dict(train=.8, valid=.1, test=.1), 42, 30)
+
+
+def simulated_split(work: Path) -> pd.DataFrame:
+    """The default pipeline's data: 4000 simulated reporters (data.simulate defaults), same split."""
+    from decaylm.expression import normalize_counts
+    from decaylm.simulate import config_from_params, write_simulation
+    from decaylm.sources import read_utrseq
+    from decaylm.split import split_table
+    from decaylm.target import compute_target
+
+    folder = work / "simulated"
+    if not (folder / "reporter_seq.txt").exists():
+        write_simulation(config_from_params({"n_reporters": 4000, "seed": 7}), folder)
+    raw = read_utrseq(str(folder), [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
     t = compute_target(normalize_counts(raw, 1, 20, [2.0]), "difference", 2, 8)
     return split_table(t, "overlap", dict(train=.8, valid=.1, test=.1), 42, 30)
 
@@ -139,14 +169,21 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="override a model key, e.g. --set lr=5e-4")
     parser.add_argument("--ensemble", help="comma-separated run tags whose saved predictions to average")
     parser.add_argument("--work", default="/tmp/decaylm_bench_lm")
+    parser.add_argument("--simulated", action="store_true", help="the default pipeline's 4000 simulated reporters")
     parser.add_argument("--out", help="append result rows to this TSV")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.list:
         for name, (tok, spec, mlm_spec) in RUNS.items():
             print(f"{name:16s} tokenizer={tok} mlm={'yes' if mlm_spec else 'no'} {json.dumps(spec)}")
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    split, work = real_split(), Path(args.work)
+    work = Path(args.work) / ("simulated" if args.simulated else "real")
+    split = simulated_split(work) if args.simulated else real_split()
     if args.ensemble:
         print(json.dumps(ensemble(args.ensemble.split(","), split, work)))
         return

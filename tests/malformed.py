@@ -10,9 +10,9 @@ errors that must stop Snakemake while it parses the config (checked with a dry r
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -117,12 +117,34 @@ def cut_mid_line(raw: bytes) -> bytes:
     return head + lines[middle][:second_field]
 
 
+def set_field(relative: str, line: int, column: int, value: str, sep: str = ",") -> Callable[[Path], None]:
+    """Set field `column` of line `line` (0 = the first line, the header if there is one)."""
+    def apply(folder: Path) -> None:
+        path = folder / relative
+        lines = path.read_text().splitlines()
+        fields = lines[line].split(sep)
+        fields[column] = value
+        lines[line] = sep.join(fields)
+        path.write_text("\n".join(lines) + "\n")
+    return apply
+
+
+def keep_reporters(n: int) -> Callable[[Path], None]:
+    """Keep only the first `n` reporters (and the header and spike-ins) in both UTR-seq files."""
+    ids = {f"R{i}" for i in range(n)}
+
+    def apply(folder: Path) -> None:
+        drop_lines(CTS, lambda line: not line.startswith("R") or line.split("\t")[0] in ids)(folder)
+        drop_lines(SEQ, lambda line: line.split("\t")[0] in ids)(folder)
+    return apply
+
+
 CTS, SEQ, EXP, SCS = "utrseq/reporter_counts.txt", "utrseq/reporter_seq.txt", "table/expression.csv", "table/sequences.csv"
 
 
 def _cases() -> list[Case]:
-    u = lambda extra=None: merged(UTRSEQ, extra or {})  # noqa: E731
-    t = lambda extra=None: merged(TABLE, extra or {})  # noqa: E731
+    u = lambda extra=None: merged(UTRSEQ, extra or {})
+    t = lambda extra=None: merged(TABLE, extra or {})
     return [
         # --- the config: schema (types, names, enums) ---------------------------------------
         Case("seed_not_an_integer", {"seed": "abc"}, ("config error: seed:", "'abc'", "give a whole number")),
@@ -136,11 +158,14 @@ def _cases() -> list[Case]:
         Case("target_hour_negative", {"target": {"from_hour": -1}}, ("config error: target.from_hour:", "use a value >= 0")),
         Case("target_kind_unknown", {"target": {"kind": "ratio"}}, ("config error: target.kind:", "use one of")),
         Case("split_method_unknown", {"split": {"method": "kfold"}}, ("config error: split.method:", "use one of")),
-        Case("split_fraction_missing", {"split": {"fractions": {"train": 0.9, "valid": 0.1}}},
-             ("config error: split.fractions:", "'test' is a required property", "add it")),
+        Case("split_fraction_misspelt", {"split": {"fractions": {"tset": 0.1}}},
+             ("config error: split.fractions.tset:", "unknown key", "known keys: ['test', 'train', 'valid']")),
         Case("tokenizer_kind_unknown", {"tokenizers": {"tok": {"kind": "sentencepiece"}}},
              ("config error: tokenizers.tok.kind:", "'sentencepiece'", "use one of")),
         Case("tokenizer_without_kind", {"tokenizers": {"tok": {"k": 3}}}, ("config error: tokenizers.tok:", "'kind'", "add it")),
+        Case("tokenizer_unknown_parameter", {"tokenizers": {"tok": {"kind": "kmer", "size": 3}}},
+             ("config error: tokenizers.tok.size:", "not a parameter of kind kmer", "accepted: k, overlapping")),
+        Case("tokenizer_k_too_large", {"tokenizers": {"tok": {"kind": "kmer", "k": 12}}}, ("config error: tokenizers.tok.k:", "use k <= 8")),
         Case("tokenizers_not_a_mapping", {"tokenizers": 5}, ("config error: tokenizers:", "give a mapping")),
         Case("model_kind_unknown", {"models": {"M": {"kind": "transformer"}}}, ("config error: models.M.kind:", "use one of")),
         Case("model_name_with_space", {"models": {"my model": {"kind": "cnn"}}}, ("config error: models:", "'my model'", "letters, digits and _")),
@@ -157,6 +182,9 @@ def _cases() -> list[Case]:
         Case("model_names_missing_tokenizer", {"models": {"BERT_X": {"kind": "bert", "tokenizer": "nope"}}},
              ("config error: models.BERT_X.tokenizer:", "'nope' is not a configured tokenizer", "add it under tokenizers")),
         Case("bert_model_without_tokenizer", {"models": {"BERT_X": {"kind": "bert"}}}, ("config error: models.BERT_X.tokenizer:", "missing", "name one of")),
+        Case("model_init_from_unknown_pretraining",
+             {"tokenizers": {"tok": {"kind": "nucleotide"}}, "models": {"BERT_X": {"kind": "bert", "tokenizer": "tok", "init_from": "nope"}}},
+             ("config error: models.BERT_X.init_from:", "'nope' is not under pretraining", "use one of")),
         Case("pretraining_names_missing_tokenizer", {"pretraining": {"MLM": {"tokenizer": "nope"}}},
              ("config error: pretraining.MLM.tokenizer:", "'nope'", "use one of")),
         Case("pretrained_model_without_checkpoint", {"models": {"D": {"kind": "pretrained"}}},
@@ -244,28 +272,6 @@ def _cases() -> list[Case]:
         Case("too_few_reporters_to_split", u(), ("split:", "part is empty", "supply more reporters"), "data/split.tsv",
              keep_reporters(3), kept=(EXPRESSION, "data/target.tsv")),
     ]
-
-
-def set_field(relative: str, line: int, column: int, value: str, sep: str = ",") -> Callable[[Path], None]:
-    """Set field `column` of line `line` (0 = the first line, the header if there is one)."""
-    def apply(folder: Path) -> None:
-        path = folder / relative
-        lines = path.read_text().splitlines()
-        fields = lines[line].split(sep)
-        fields[column] = value
-        lines[line] = sep.join(fields)
-        path.write_text("\n".join(lines) + "\n")
-    return apply
-
-
-def keep_reporters(n: int) -> Callable[[Path], None]:
-    """Keep only the first `n` reporters (and the header and spike-ins) in both UTR-seq files."""
-    ids = {f"R{i}" for i in range(n)}
-
-    def apply(folder: Path) -> None:
-        drop_lines(CTS, lambda line: not line.startswith("R") or line.split("\t")[0] in ids)(folder)
-        drop_lines(SEQ, lambda line: line.split("\t")[0] in ids)(folder)
-    return apply
 
 
 CASES = _cases()

@@ -173,6 +173,10 @@ class SlurmCluster:
                             ("CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket",
                              "ThreadsPerCore") if k in hw)
         p = self.path
+        ctld_port = _free_port()
+        slurmd_port = _free_port()
+        while slurmd_port == ctld_port:
+            slurmd_port = _free_port()
         gres_line = node_gres = ""
         if self.fake_gpu:
             gres_line = "GresTypes=gpu"
@@ -184,8 +188,8 @@ class SlurmCluster:
 # One-node test cluster written by tests/slurm_cluster.py; everything lives in {self.root}.
 ClusterName=decaylm
 SlurmctldHost={self.node}(127.0.0.1)
-SlurmctldPort={_free_port()}
-SlurmdPort={_free_port()}
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -299,10 +303,12 @@ PartitionName={PARTITION} Nodes={self.node} Default=YES MaxTime=INFINITE State=U
         return out[0] if out else ""
 
     def allocated_job_ids(self) -> list[str]:
-        """Job ids that slurmctld allocated resources to, from its log."""
+        """Job ids that slurmctld started on a node, from its log: the main scheduler logs
+        "sched: Allocate JobId=N ...", the backfill scheduler "... Started JobId=N ..."."""
         if not self.ctld_log.exists():
             return []
-        return re.findall(r"sched: Allocate JobId=(\d+)", self.ctld_log.read_text())
+        return re.findall(r"(?:sched: Allocate|backfill.*: Started) JobId=(\d+)",
+                          self.ctld_log.read_text())
 
     def job_info(self, job_id: str) -> dict[str, str]:
         """`scontrol -d show job` as a dict (finished jobs stay for MinJobAge seconds);

@@ -48,10 +48,10 @@ def cluster():
     # /tmp/pytest-of-root is 0700.
     root = Path(tempfile.mkdtemp(prefix=TMP_MARK))
     c = SlurmCluster(root)
-    started = time.monotonic()
-    c.start()
-    c.startup_seconds = time.monotonic() - started
     try:
+        started = time.monotonic()
+        c.start()  # stops what it started if it fails
+        c.startup_seconds = time.monotonic() - started
         yield c
     finally:
         c.stop()
@@ -99,26 +99,44 @@ def workflow_copy(dest: Path) -> Path:
     return dest
 
 
+class Snakemake:
+    """A snakemake run in its own session, output to `log`; on timeout that session (ours)
+    is ended."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict, log: Path):
+        self.log = log
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen(
+                [str(SNAKEMAKE), *args], cwd=cwd, env=env, stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                # the cluster dies with the test too: nothing to wait for
+                preexec_fn=die_with_parent(signal.SIGKILL))
+        self.started = time.monotonic()
+        self.seconds = 0.0
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        try:
+            rc = self.proc.wait(timeout=max(1.0, self.started + timeout - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGINT)  # snakemake then scancels its jobs
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            rc = -1
+        self.seconds = time.monotonic() - self.started
+        return rc, self.log.read_text()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
 def run_snakemake(args: list[str], cwd: Path, env: dict, log: Path,
                   timeout: float) -> tuple[int, str]:
-    """Run snakemake in its own session; on timeout end that session (ours) only."""
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(SNAKEMAKE), *args], cwd=cwd, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True,
-                                # the cluster dies with the test too: nothing to wait for
-                                preexec_fn=die_with_parent(signal.SIGKILL))
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGINT)  # snakemake then scancels its jobs
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            rc = -1
-    return rc, log.read_text()
+    return Snakemake(args, cwd, env, log).wait(timeout)
 
 
 def slurm_args(overlay: Path) -> list[str]:
@@ -201,22 +219,28 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
     """config/tiny.yaml end to end: every job a SLURM job, the training rules on the GPU
     the profile asks for, and comparison.tsv and every predictions.tsv byte-identical to a
     local run (both on the CPU, same seeds)."""
-    work = workflow_copy(tmp_path / "decaylm")
-    tiny = ["--configfile", "config/tiny.yaml"]
-
-    started = time.monotonic()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    rc, local_log = run_snakemake(["--cores", "2", *tiny, "--config", "results=results_local"],
-                                  work, env, tmp_path / "local.log", timeout=1200)
-    local_seconds = time.monotonic() - started
-    assert rc == 0, local_log[-6000:]
-
+    results = "results_tiny"  # inside each copy
+    tiny = ["--configfile", "config/tiny.yaml", "--config", f"results={results}"]
+    # Two copies of the repository, run at the same time: the SLURM run mostly waits for
+    # its status checks.
+    local_dir = workflow_copy(tmp_path / "local")
+    slurm_dir = workflow_copy(tmp_path / "slurm")
     overlay = overlay_profile(tmp_path / "overlay", cluster)
-    started = time.monotonic()
-    rc, text = run_snakemake([*slurm_args(overlay), *tiny, "--config", "results=results_slurm"],
-                             work, cluster.env(), tmp_path / "slurm.log", timeout=1800)
-    slurm_seconds = time.monotonic() - started
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    runs = []
+    try:
+        local_run = Snakemake(["--cores", "2", *tiny], local_dir, env, tmp_path / "local.log")
+        runs.append(local_run)
+        slurm_run = Snakemake([*slurm_args(overlay), *tiny], slurm_dir, cluster.env(),
+                              tmp_path / "slurm.log")
+        runs.append(slurm_run)
+        local_rc, local_log = local_run.wait(timeout=1800)  # usually done first
+        rc, text = slurm_run.wait(timeout=1800)
+    finally:
+        for run in runs:  # after an error above; the cluster's teardown cancels its jobs
+            run.kill()
     assert rc == 0, text[-8000:] + "\n" + cluster.diagnostics()
+    assert local_rc == 0, local_log[-6000:]
 
     jobs = JOB_HEADER.findall(text)
     remote = {jobid: rule for local, rule, jobid in jobs if not local}
@@ -230,13 +254,14 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
         info = cluster.job_info(submitted[jobid])
         assert info.get("JOB_GRES") == "gpu:1", (remote[jobid], info)
 
-    local, slurm = work / "results_local", work / "results_slurm"
+    local, slurm = local_dir / results, slurm_dir / results
     compared = [Path("comparison.tsv")] + sorted(
         p.relative_to(local) for p in (local / "models").rglob("predictions.tsv"))
     assert len(compared) > 1
     for rel in compared:
         assert (slurm / rel).read_bytes() == (local / rel).read_bytes(), rel
     print(f"\ncluster start {cluster.startup_seconds:.1f} s; tiny pipeline: local "
-          f"{local_seconds:.1f} s, SLURM {slurm_seconds:.1f} s ({len(remote)} SLURM jobs: "
+          f"{local_run.seconds:.1f} s, SLURM {slurm_run.seconds:.1f} s, at the same time "
+          f"({len(remote)} SLURM jobs: "
           f"{', '.join(sorted(set(remote.values())))}; local rules: "
           f"{', '.join(sorted({r for loc, r, _ in jobs if loc})) or 'none'})")

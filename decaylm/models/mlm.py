@@ -225,7 +225,7 @@ def pretrain(split, spec: dict, tokenizer_dir, out_dir, seed: int) -> None:
             optimizer.step()
             schedule.step()
             tokens += int(batch["attention_mask"].sum())
-            loss_sum, scored_sum = loss_sum + float(loss) * scored, scored_sum + scored
+            loss_sum, scored_sum = loss_sum + loss.item() * scored, scored_sum + scored
         seconds = time.perf_counter() - started
         record = {"epoch": epoch, "train_loss": loss_sum / max(scored_sum, 1),
                   "heldout_loss": heldout_loss(model, holdout_items, collate, tokenizer, cfg, bf16),
