@@ -44,7 +44,7 @@ TOKENIZERS = {
 }
 
 BASE = {"kind": "bert", "layers": 4, "hidden": 128, "heads": 4, "intermediate": 512, "max_length": 128,
-        "dropout": 0.1, "pooling": "mean", "lr": 1e-3, "batch_size": 64, "epochs": 20, "patience": 4,
+        "dropout": 0.1, "pooling": "meanmax", "lr": 1e-3, "batch_size": 64, "epochs": 20, "patience": 4,
         "weight_decay": 0.01, "warmup_fraction": 0.05}
 HYBRID = {**BASE, "conv_stem": [9, 7], "stem_pool": 2, "layers": 2, "pooling": "meanmax", "dropout": 0.2}
 MLM = {"layers": 4, "hidden": 128, "heads": 4, "intermediate": 512, "max_length": 128, "epochs": 20,
@@ -52,14 +52,15 @@ MLM = {"layers": 4, "hidden": 128, "heads": 4, "intermediate": 512, "max_length"
 
 # the small/fast "default" settings: each job <= ~40 s on 4000 simulated reporters (2 cores)
 SMALL = {"kind": "bert", "layers": 2, "hidden": 64, "heads": 4, "intermediate": 128, "max_length": 128,
-         "dropout": 0.1, "pooling": "mean", "lr": 2e-3, "batch_size": 64, "epochs": 6, "patience": 2}
+         "dropout": 0.1, "pooling": "meanmax", "lr": 2e-3, "batch_size": 64, "epochs": 6, "patience": 2}
 SMALL_HYBRID = {**SMALL, "conv_stem": [9, 7], "stem_pool": 2, "layers": 1, "pooling": "meanmax", "epochs": 10,
                 "patience": 3}
 
 # name -> (tokenizer, model spec, MLM spec or None)
 RUNS = {
     "BERT_NT": ("nt", BASE, None),
-    "BERT_NT_plain": ("nt", {**BASE, "pooling": "cls", "dropout": 0.1}, None),
+    "BERT_NT_mean": ("nt", {**BASE, "pooling": "mean"}, None),
+    "BERT_BPE_mean": ("bpe", {**BASE, "pooling": "mean"}, None),
     "BERT_KMER6": ("kmer6", BASE, None),
     "BERT_KMER3": ("kmer3", BASE, None),
     "BERT_BPE": ("bpe", BASE, None),

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from decaylm import __version__
+
 PACKAGES = ["decaylm", "snakemake", "torch", "transformers", "tokenizers", "morfessor", "numpy", "pandas",
             "scipy", "scikit-learn", "matplotlib"]
 
@@ -18,7 +20,7 @@ def package_versions() -> dict[str, str]:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+            versions[name] = __version__ if name == "decaylm" else "not installed"  # run from a checkout
     return versions
 
 

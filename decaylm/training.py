@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from decaylm.io import atomic_path
+from decaylm.io import remove_stale_temporaries, save_torch
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "last_epoch.pt"
@@ -128,6 +128,7 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
     state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
              "best_weights": None, "train_seconds": 0.0, "train_tokens": 0}
+    remove_stale_temporaries(checkpoint_path)
     saved = torch.load(checkpoint_path, map_location=device, weights_only=False) if checkpoint_path.exists() else None
     if saved is not None and saved.get("fingerprint") != fingerprint:
         log.info("ignoring %s: it was written for other settings or data", checkpoint_path)
@@ -176,10 +177,9 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
         state["epoch"] = epoch
         log.info("epoch %d: train mse %.4f, valid mse %.4f, %.1f s, %.0f tokens/s%s", epoch, record["train_loss"],
                  valid_loss, seconds, record["tokens_per_second"], " (best)" if state["best_epoch"] == epoch else "")
-        with atomic_path(checkpoint_path) as tmp:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
-                        "state": state, "config": asdict(cfg), "fingerprint": fingerprint}, tmp)
+        save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
+                    "state": state, "config": asdict(cfg), "fingerprint": fingerprint}, checkpoint_path)
 
     model.load_state_dict(state["best_weights"])
     return FitResult(best_epoch=state["best_epoch"], best_valid_loss=state["best_loss"], history=state["history"],

@@ -60,7 +60,8 @@ def tiny_utrseq(tmp_path) -> Path:
 def run_snakemake(*args: str, results: Path, configfiles=("config/tiny.yaml",), check: bool = True,
                   timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the workflow from the repository with results under `results`."""
-    command = [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", *configfiles,
+    # --nolock: test runs write disjoint results folders, and concurrent runs race on .snakemake/locks
+    command = [sys.executable, "-m", "snakemake", *args, "--nolock", "--cores", "2", "--configfile", *configfiles,
                "--config", f"results={results}"]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:

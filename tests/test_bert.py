@@ -139,6 +139,8 @@ def test_spec_errors_name_the_model_key(nt_gc, tmp_path):
         bert.train_and_predict(split, {"pooling": "max"}, tmp_path, 0, "BERT_X", tok_dir)
     with pytest.raises(InputError, match=r"models\.BERT_X\.heads"):
         bert.train_and_predict(split, {"hidden": 30, "heads": 4}, tmp_path, 0, "BERT_X", tok_dir)
+    with pytest.raises(InputError, match=r"models\.BERT_X\.init_from"):  # never silently from scratch
+        bert.train_and_predict(split, {"init_from": "mlm_nt"}, tmp_path, 0, "BERT_X", tok_dir)
 
 
 def test_long_sequences_are_cut_to_max_length(nt_gc):

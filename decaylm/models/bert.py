@@ -49,7 +49,9 @@ class BertSpec:
     dropout: float = 0.1        # hidden dropout inside BERT (and in the conv stem)
     attention_dropout: float = 0.0  # on attention probabilities: costly on the CPU (a mask per head pair) for little gain
     head_dropout: float = 0.1   # before the regression head
-    pooling: str = "mean"       # cls | mean | meanmax (masked mean and max, concatenated)
+    # cls | mean | meanmax (masked mean and max, concatenated). Mean alone trained to a constant
+    # prediction on the real data (BPE, 4x128) where cls and meanmax learned: meanmax is the default.
+    pooling: str = "meanmax"
     conv_stem: list = field(default_factory=list)  # conv kernel sizes under the transformer; [] = plain BERT
     stem_pool: int = 1          # max-pool width after each stem conv (1 = keep the length)
     bf16: str = "auto"          # bf16 autocast of the encoder on the CPU: auto = where the CPU has bf16 dot products
@@ -230,7 +232,10 @@ def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "BERT",
     """Train on the split's train part (early stopping on valid), predict every row of `split` in order."""
     if tokenizer_dir is None:
         raise InputError(f"models.{name}.tokenizer", "no tokenizer given", "name a tokenizer from `tokenizers:`")
-    if pretrained_dir is None and spec.get("init_from") and Path(str(spec["init_from"])).is_dir():
+    if pretrained_dir is None and spec.get("init_from"):
+        if not Path(str(spec["init_from"])).is_dir():  # never train from scratch when pretraining was asked for
+            raise InputError(f"models.{name}.init_from", f"no pretrained checkpoint was given for {spec['init_from']!r}",
+                             "name an entry of `pretraining:` (the pipeline passes its checkpoint) or a directory")
         pretrained_dir = spec["init_from"]
     arch, train_cfg = split_spec({"seed": seed, **spec}, name)
     tokenizer = load_tokenizer(tokenizer_dir)
@@ -238,7 +243,7 @@ def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "BERT",
     model = build_model(arch, tokenizer, pretrained_dir, spec, name)
     data = parts(split)
     collate = make_collate(tokenizer.pad_token_id)
-    max_length = model.config.max_position_embeddings if model.stem is None or arch.stem_pool == 1 else arch.max_length
+    max_length = model.config.max_position_embeddings  # the spec's, or the pretrained checkpoint's
     out_dir = Path(out_dir)
     result = fit(model, items_of(data["train"], tokenizer, max_length), items_of(data["valid"], tokenizer, max_length),
                  collate, train_cfg, out_dir,

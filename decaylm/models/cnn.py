@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from decaylm.errors import InputError
-from decaylm.io import atomic_path, write_json
+from decaylm.io import save_torch, write_json
 from decaylm.models.common import parts, run_fingerprint
 from decaylm.sequences import one_hot
 from decaylm.training import TrainConfig, fit, predict
@@ -77,8 +77,7 @@ def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "CNN") 
     result = fit(model, items_of(data["train"]), items_of(data["valid"]), collate, train_cfg, out_dir,
                  fingerprint=run_fingerprint(spec, split, str(seed)))
     log.info("best epoch %d, valid mse %.4f", result.best_epoch, result.best_valid_loss)
-    with atomic_path(f"{out_dir}/model.pt") as tmp:
-        torch.save(model.state_dict(), tmp)
+    save_torch(model.state_dict(), f"{out_dir}/model.pt")
     write_json({"architecture": asdict(arch), "training": asdict(train_cfg), "best_epoch": result.best_epoch,
                 "history": result.history, "train_seconds": result.train_seconds}, f"{out_dir}/training.json")
     return predict(model, items_of(split), collate)
