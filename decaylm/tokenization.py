@@ -48,6 +48,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from decaylm import __version__, motifs
 from decaylm.errors import InputError
+from decaylm.provenance import provenance
 from decaylm.tokenizer_specs import DEFAULT_PARAMS, KINDS, TRAIN_TABLE_TOP, resolve_spec  # noqa: F401
 from decaylm.io import write_json, write_tsv
 from decaylm.sequences import ALPHABET, normalize_sequence  # upper-case, U -> T; other letters kept
@@ -478,6 +479,7 @@ def train_tokenizer(spec: dict, train_sequences, train_targets, out_dir, seed: i
         "special_tokens": SPECIAL_ROLES if kind != "pretrained" else {},
         "decaylm_version": __version__,
         **extra,
+        **{k: v for k, v in provenance({}, seed).items() if k not in ("settings", "seed")},
     }
     if kind != "pretrained":
         meta["unk_rate_train"] = _in_memory_copy(kind, hf, params).unk_rate(sequences)
