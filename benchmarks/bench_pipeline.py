@@ -8,6 +8,7 @@ Default: the default config (embedded simulated data) into a fresh temporary res
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,20 @@ def rule_seconds(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("seconds", ascending=False)
 
 
+def model_table(results: Path) -> pd.DataFrame:
+    """The comparison with each model's training seconds and tokens per second (nucleotides for the CNN)."""
+    table = pd.read_csv(results / "comparison.tsv", sep="\t")
+    seconds, throughput = [], []
+    for model in table["model"]:
+        record = results / "models" / model / "training.json"
+        run = json.loads((results / "models" / model / "run.json").read_text())
+        training = json.loads(record.read_text()) if record.exists() else {}
+        seconds.append(run.get("train_seconds"))
+        throughput.append(training.get("train_tokens_per_second"))
+    table["train_seconds"], table["tokens_per_second"] = seconds, throughput
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configfile", nargs="*", default=[])
@@ -45,7 +60,8 @@ def main() -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(f"\nwall time: {wall:.1f} s for {len(table)} jobs (sum of job times {table['seconds'].sum():.1f} s); "
           f"results in {results}")
-    print("\n" + (results / "comparison.md").read_text())
+    columns = ["model", "r2", "pearson", "spearman", "n_test", "train_seconds", "tokens_per_second", "status"]
+    print("\n" + model_table(results)[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
 

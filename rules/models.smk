@@ -1,5 +1,8 @@
 # Stage 5: one training job per model in config; each writes predictions and a run record.
 # Neural jobs ask for a GPU (profiles map it to a partition) and run on the CPU where there is none.
+# One thread per job: these small models gain little from more, and on a busy machine PyTorch's
+# spinning threads slow a job many times over; several jobs in parallel use the cores better.
+# Give big models more with `--set-threads train_bert=8` (the SLURM profile does).
 
 
 rule train_kmer_ridge:
@@ -17,7 +20,7 @@ rule train_kmer_ridge:
         R("logs", "train", "{model}.log"),
     benchmark:
         R("benchmarks", "train", "{model}.tsv")
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
@@ -42,7 +45,7 @@ rule train_cnn:
         R("logs", "train", "{model}.log"),
     benchmark:
         R("benchmarks", "train", "{model}.tsv")
-    threads: 4
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
@@ -69,7 +72,7 @@ rule pretrain_mlm:
         R("logs", "pretrain_mlm", "{pretraining}.log"),
     benchmark:
         R("benchmarks", "pretrain_mlm", "{pretraining}.tsv")
-    threads: 4
+    threads: 1
     resources:
         mem_mb=16000,
         runtime=240,
@@ -97,7 +100,7 @@ rule train_bert:
         R("logs", "train", "{model}.log"),
     benchmark:
         R("benchmarks", "train", "{model}.tsv")
-    threads: 4
+    threads: 1
     resources:
         mem_mb=16000,
         runtime=240,
@@ -123,7 +126,7 @@ rule finetune_pretrained:
         R("logs", "train", "{model}.log"),
     benchmark:
         R("benchmarks", "train", "{model}.tsv")
-    threads: 4
+    threads: 1
     resources:
         mem_mb=32000,
         runtime=480,

@@ -79,5 +79,6 @@ def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "CNN") 
     log.info("best epoch %d, valid mse %.4f", result.best_epoch, result.best_valid_loss)
     save_torch(model.state_dict(), f"{out_dir}/model.pt")
     write_json({"architecture": asdict(arch), "training": asdict(train_cfg), "best_epoch": result.best_epoch,
-                "history": result.history, "train_seconds": result.train_seconds}, f"{out_dir}/training.json")
+                "history": result.history, "train_seconds": result.train_seconds,
+                "train_tokens_per_second": result.train_tokens_per_second}, f"{out_dir}/training.json")
     return predict(model, items_of(split), collate)

@@ -59,7 +59,7 @@ class MLMSpec:
     holdout_fraction: float = 0.05
     extra_sequences: list = field(default_factory=list)  # FASTA or id<TAB>sequence files of unlabeled sequences
     min_overlap: int = 30       # an extra sequence sharing this many nt with valid/test is dropped
-    bf16: str = "auto"
+    bf16: str = "off"  # see BertSpec.bf16
     seed: int = 0
 
 
