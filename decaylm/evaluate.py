@@ -49,6 +49,7 @@ def comparison_table(all_metrics: list[dict]) -> pd.DataFrame:
     for column in COMPARISON_COLUMNS + extra:
         if column not in table.columns:
             table[column] = np.nan
+    table["n_test"] = table["n_test"].astype("Int64")  # stays a count when a not-run row is blank
     table = table.sort_values(["r2", "model"], ascending=[False, True], na_position="last")
     return table[COMPARISON_COLUMNS + extra + ["status"]].reset_index(drop=True)
 
@@ -57,8 +58,7 @@ def comparison_markdown(table: pd.DataFrame) -> str:
     header = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns) + "\n"
     rows = []
     for _, row in table.iterrows():
-        cells = [f"{v:.4f}" if isinstance(v, float) and not math.isnan(v) else ("" if isinstance(v, float) else str(v))
-                 for v in row]
+        cells = ["" if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
         rows.append("| " + " | ".join(cells) + " |")
     return header + "\n".join(rows) + "\n"
 
