@@ -49,7 +49,7 @@ rule compare_models:
 
 rule provenance:
     output:
-        R("provenance.json"),
+        report(R("provenance.json"), caption="../report/provenance.rst", category="Provenance"),
     params:
         config=config,
         repo=REPO,
