@@ -56,6 +56,7 @@ def test_simulated_best_model_recovers_the_noise_free_target(tmp_path):
     config = tmp_path / "sim.yaml"
     config.write_text(yaml.safe_dump({
         "tokenizers": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["tokenizers"]},
+        "pretraining": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["pretraining"]},
         "models": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["models"]}
         | {"RIDGE": {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}},
     }))
@@ -73,6 +74,7 @@ def test_real_data_pipeline_gives_sane_figures(real_data, tmp_path):
     config.write_text(yaml.safe_dump({
         "data": {"source": "utrseq", "path": str(real_data)},
         "tokenizers": {name: None for name in defaults["tokenizers"]},
+        "pretraining": {name: None for name in defaults["pretraining"]},
         "models": {name: None for name in defaults["models"]} | {"RIDGE": {"kind": "kmer_ridge", "k_max": 5,
                                                                           "cv_folds": 3}},
     }))

@@ -74,6 +74,9 @@ def overlay_profile(dest: Path, cluster: SlurmCluster) -> Path:
     overlay = {
         "default-resources": fit(prof["default-resources"]),
         "set-resources": {rule: fit(res) for rule, res in prof["set-resources"].items()},
+        # The same torch thread count as the local run (one per job): floating-point sums, and so the
+        # predictions compared byte for byte, depend on how many threads share the work.
+        "set-threads": {rule: 1 for rule in prof.get("set-threads", {})},
         # The plugin's first status check comes 40 s after a submission by default.
         "slurm-init-seconds-before-status-checks": 2,
     }
