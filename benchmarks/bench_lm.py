@@ -65,9 +65,9 @@ RUNS = {
     "BERT_KMER3": ("kmer3", BASE, None),
     "BERT_BPE": ("bpe", BASE, None),
     "BERT_BPE256": ("bpe256", BASE, None),
-    "MORPH_O": ("morfessor", BASE, None),
-    "MORPH_D": ("rbp_data", BASE, None),
-    "MORPH_K": ("rbp_known", BASE, None),
+    "BERT_MORFESSOR": ("morfessor", BASE, None),
+    "MORPH_O": ("rbp_known", BASE, None),   # the RBP window over known motifs
+    "MORPH_D": ("rbp_data", BASE, None),    # the RBP window over motifs learned from the training split
     "HYBRID": ("nt", HYBRID, None),
     "HYBRID_L4": ("nt", {**HYBRID, "layers": 4}, None),
     "HYBRID3": ("nt", {**HYBRID, "conv_stem": [9, 7, 5], "epochs": 20}, None),
@@ -80,7 +80,8 @@ RUNS = {
     "D_BERT_NT_1L": ("nt", {**SMALL, "layers": 1, "lr": 3e-3, "epochs": 8, "patience": 3}, None),
     "D_BERT_KMER6": ("kmer6", {**SMALL, "epochs": 4}, None),
     "D_BERT_BPE": ("bpe", SMALL, None),
-    "D_MORPH_O": ("morfessor", SMALL, None),
+    "D_BERT_MORFESSOR": ("morfessor", SMALL, None),
+    "D_MORPH_O": ("rbp_known", SMALL, None),
     "D_MORPH_D": ("rbp_data", SMALL, None),
     "D_HYBRID": ("nt", SMALL_HYBRID, None),
 }

@@ -128,6 +128,12 @@ def _check_models(config: dict) -> None:
             if source is not None and source not in pretraining:
                 raise InputError(f"models.{name}.init_from", f"'{source}' is not under pretraining",
                                  f"use one of {sorted(pretraining)}")
+        if spec["kind"] == "ensemble":
+            members = spec.get("members") or []
+            bad = [m for m in members if m not in config["models"] or config["models"][m]["kind"] == "ensemble"]
+            if len(members) < 2 or bad:
+                raise InputError(f"models.{name}.members", f"needs two or more trained models, got {members}",
+                                 f"name models from {sorted(m for m in config['models'] if m != name)}")
         if spec["kind"] == "pretrained" and not spec.get("checkpoint"):
             raise InputError(f"models.{name}.checkpoint", "missing", "give a hub id or a local directory")
     for name, spec in pretraining.items():

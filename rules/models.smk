@@ -135,3 +135,27 @@ rule finetune_pretrained:
         "../envs/torch.yaml"
     script:
         "../scripts/train_model.py"
+
+
+rule ensemble_models:
+    input:
+        members=lambda wildcards: [predictions_of(m) for m in config["models"][wildcards.model]["members"]],
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+    wildcard_constraints:
+        model=name_regex(models_of_kind("ensemble")),
+    params:
+        spec=model_spec,
+        repo=REPO,
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/ensemble_models.py"
