@@ -147,6 +147,7 @@ rule ensemble_models:
         model=name_regex(models_of_kind("ensemble")),
     params:
         spec=model_spec,
+        seed=model_seed,
         repo=REPO,
     log:
         R("logs", "train", "{model}.log"),

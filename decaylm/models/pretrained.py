@@ -41,6 +41,7 @@ from torch import nn
 
 from decaylm.errors import InputError
 from decaylm.io import write_json
+from decaylm.models.bert import make_collate  # the same padding and mask
 from decaylm.models.common import ModelUnavailable, parts, run_fingerprint
 from decaylm.training import TrainConfig, fit, predict
 
@@ -185,19 +186,6 @@ def load_pretrained(checkpoint: str, revision: str = "", probe_timeout: float = 
     use_pytorch_attention(encoder)
     hidden = getattr(config, "hidden_size", None) or getattr(config, "d_model")
     return tokenizer, encoder, int(hidden)
-
-
-def make_collate(pad_id: int):
-    def collate(items: list[dict]) -> dict:
-        length = max(len(item["input_ids"]) for item in items)
-        ids = np.full((len(items), length), pad_id, dtype=np.int64)
-        mask = np.zeros((len(items), length), dtype=np.int64)
-        for row, item in enumerate(items):
-            ids[row, : len(item["input_ids"])] = item["input_ids"]
-            mask[row, : len(item["input_ids"])] = 1
-        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
-                "y": torch.tensor([item["y"] for item in items], dtype=torch.float32)}
-    return collate
 
 
 def items_of(frame, tokenizer, max_length: int) -> list[dict]:
