@@ -75,3 +75,15 @@ def tiny_run(tmp_path_factory) -> Path:
     results = tmp_path_factory.mktemp("tiny") / "results"
     run_snakemake(results=results)
     return results
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models gain nothing from a second thread, and on a busy 2-core machine two OpenMP threads
+    spin-wait on each other (measured: 20x slower steps)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from decaylm.errors import InputError
 from decaylm.models import bert
@@ -18,14 +17,7 @@ TINY = {"layers": 2, "hidden": 32, "heads": 2, "intermediate": 64, "max_length":
         "head_dropout": 0.0, "lr": 3e-3, "batch_size": 32, "epochs": 15, "patience": 15, "warmup_fraction": 0.1}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from a second thread, and on a busy 2-core machine two OpenMP threads
-    spin-wait on each other (measured: 20x slower steps)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def frame(sequences, y, seed=0) -> pd.DataFrame:

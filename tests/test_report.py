@@ -2,11 +2,10 @@
 
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO, run_snakemake
+from tests.conftest import run_snakemake
 
 
 def _svg(dot_source: str) -> str:
