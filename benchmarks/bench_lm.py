@@ -87,14 +87,18 @@ RUNS = {
 }
 
 
-def real_split() -> pd.DataFrame:
+def real_split(work: Path | None = None) -> pd.DataFrame:
     from decaylm.expression import normalize_counts
     from decaylm.sources import read_utrseq
     from decaylm.split import split_table
     from decaylm.target import compute_target
 
     raw = read_utrseq(str(DATA), [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
-    t = compute_target(normalize_counts(raw, 1, 20, [2.0]), "difference", 2, 8)
+    expression = normalize_counts(raw, 1, 20, [2.0])
+    if work is not None:  # for auxiliary targets
+        work.mkdir(parents=True, exist_ok=True)
+        expression.to_csv(work / "expression.tsv", sep="\t", index=False)
+    t = compute_target(expression, "difference", 2, 8)
     return split_table(t, "overlap", dict(train=.8, valid=.1, test=.1), 42, 30)
 
 
@@ -110,7 +114,9 @@ def simulated_split(work: Path) -> pd.DataFrame:
     if not (folder / "reporter_seq.txt").exists():
         write_simulation(config_from_params({"n_reporters": 4000, "seed": 7}), folder)
     raw = read_utrseq(str(folder), [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
-    t = compute_target(normalize_counts(raw, 1, 20, [2.0]), "difference", 2, 8)
+    expression = normalize_counts(raw, 1, 20, [2.0])
+    expression.to_csv(work / "expression.tsv", sep="\t", index=False)
+    t = compute_target(expression, "difference", 2, 8)
     return split_table(t, "overlap", dict(train=.8, valid=.1, test=.1), 42, 30)
 
 
@@ -144,7 +150,7 @@ def run(name: str, split: pd.DataFrame, work: Path, seed: int, overrides: dict) 
             mlm.pretrain(split, mlm_spec, tok, pretrained, seed)
         mlm_seconds = time.perf_counter() - t0
     out = work / "runs" / f"{tag}_{seed}"
-    pred = bert.train_and_predict(split, spec, out, seed, name, tok, pretrained)
+    pred = bert.train_and_predict(split, spec, out, seed, name, tok, pretrained, work / "expression.tsv")
     seconds = time.perf_counter() - started
     np.save(out / "predictions.npy", pred)
     record = json.loads((out / "training.json").read_text())
@@ -187,7 +193,7 @@ def main() -> None:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     work = Path(args.work) / ("simulated" if args.simulated else "real")
-    split = simulated_split(work) if args.simulated else real_split()
+    split = simulated_split(work) if args.simulated else real_split(work)
     if args.ensemble:
         print(json.dumps(ensemble(args.ensemble.split(","), split, work)))
         return

@@ -2,8 +2,8 @@
 
 Early stopping on validation loss, a checkpoint each epoch that a killed job resumes from
 (model, optimizer, schedule, RNG and early-stopping state, so the resumed run ends with the
-same numbers), length-bucketed batches (little padding), CUDA with bf16/fp16 autocast when
-there is a GPU and the CPU otherwise.
+same numbers), an optional moving average of the weights (`ema_decay`), length-bucketed
+batches (little padding), CUDA with bf16/fp16 autocast when there is a GPU and the CPU otherwise.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ class TrainConfig:
     warmup_fraction: float = 0.05
     grad_clip: float = 1.0
     seed: int = 0
+    # > 0: validate, keep and save an exponential moving average of the weights (decay per step)
+    # instead of the raw weights; smooths the noise of the last steps, often a better model.
+    ema_decay: float = 0.0
+    # weight of the auxiliary outputs' mean MSE (models with auxiliary targets: column 0 is the target)
+    aux_weight: float = 1.0
 
 
 @dataclass
@@ -72,6 +77,18 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator) -
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def regression_loss(out: torch.Tensor, y: torch.Tensor, aux_weight: float) -> torch.Tensor:
+    """MSE on the target; a model with auxiliary outputs (column 0 is the target) adds
+    aux_weight times their mean MSE."""
+    if out.dim() == 1:
+        return nn.functional.mse_loss(out, y)
+    return nn.functional.mse_loss(out[:, 0], y[:, 0]) + aux_weight * nn.functional.mse_loss(out[:, 1:], y[:, 1:])
+
+
+def target_only(out: torch.Tensor) -> torch.Tensor:
+    return out[:, 0] if out.dim() == 2 else out
+
+
 def _to(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
@@ -97,7 +114,7 @@ def predict(model: nn.Module, items: list, collate: Callable, batch_size: int = 
         batch = collate([items[i] for i in index])
         batch.pop("y", None)
         with autocast(device):
-            out[index] = model(**_to(batch, device)).float().cpu().numpy()
+            out[index] = target_only(model(**_to(batch, device))).float().cpu().numpy()
     return out
 
 
@@ -105,8 +122,30 @@ def item_length(item) -> int:
     return len(item["input_ids"]) if isinstance(item, dict) and "input_ids" in item else 1
 
 
+@torch.no_grad()
+def refresh_batch_norm(model: nn.Module, items: list, collate: Callable, batch_size: int, device) -> None:
+    """Recompute BatchNorm statistics on `items`: an averaged model's averaged statistics belong to
+    none of the weights averaged (what torch.optim.swa_utils.update_bn does, for dict batches)."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over all batches
+    model.train()
+    order = np.argsort([item_length(item) for item in items], kind="stable")
+    for start in range(0, len(items), batch_size):
+        batch = _to(collate([items[i] for i in order[start:start + batch_size]]), device)
+        batch.pop("y", None)
+        with autocast(device):
+            model(**batch)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+
+
 def _valid_loss(model, items, collate, batch_size, device) -> float:
-    y = np.array([item["y"] for item in items], dtype=np.float32)
+    y = np.array([np.ravel(item["y"])[0] for item in items], dtype=np.float32)  # the target, not auxiliaries
     return float(np.mean((predict(model, items, collate, batch_size, device) - y) ** 2))
 
 
@@ -125,6 +164,9 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
     warmup = max(1, int(cfg.warmup_fraction * total_steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup))))
+    ema = (torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(
+        cfg.ema_decay), use_buffers=True) if cfg.ema_decay > 0 else None)
+    evaluated = ema.module if ema is not None else model  # what is validated, kept and returned
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
     state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
              "best_weights": None, "train_seconds": 0.0, "train_tokens": 0}
@@ -138,6 +180,8 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
         torch.set_rng_state(saved["torch_rng"])
+        if ema is not None:
+            ema.load_state_dict(saved["ema"])
         state = saved["state"]
         log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
     else:
@@ -152,7 +196,7 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
             batch = _to(collate([train_items[i] for i in index]), device)
             y = batch.pop("y")
             with autocast(device):
-                loss = nn.functional.mse_loss(model(**batch).float(), y)
+                loss = regression_loss(model(**batch).float(), y, cfg.aux_weight)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -160,10 +204,14 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
             scaler.step(optimizer)
             scaler.update()
             schedule.step()
+            if ema is not None:
+                ema.update_parameters(model)
             tokens += _count_tokens(batch)
             loss_sum += float(loss.detach()) * len(index)
         seconds = time.perf_counter() - started
-        valid_loss = _valid_loss(model, valid_items, collate, cfg.batch_size * 4, device)
+        if ema is not None:
+            refresh_batch_norm(evaluated, train_items, collate, cfg.batch_size * 4, device)
+        valid_loss = _valid_loss(evaluated, valid_items, collate, cfg.batch_size * 4, device)
         state["train_seconds"] += seconds
         state["train_tokens"] += tokens
         record = {"epoch": epoch, "train_loss": loss_sum / len(train_items), "valid_loss": valid_loss,
@@ -171,14 +219,15 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
         state["history"].append(record)
         if valid_loss < state["best_loss"]:
             state.update(best_loss=valid_loss, best_epoch=epoch, bad_epochs=0,
-                         best_weights=copy.deepcopy(model.state_dict()))
+                         best_weights=copy.deepcopy(evaluated.state_dict()))
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        log.info("epoch %d: train mse %.4f, valid mse %.4f, %.1f s, %.0f tokens/s%s", epoch, record["train_loss"],
+        log.info("epoch %d: train loss %.4f, valid mse %.4f, %.1f s, %.0f tokens/s%s", epoch, record["train_loss"],
                  valid_loss, seconds, record["tokens_per_second"], " (best)" if state["best_epoch"] == epoch else "")
         save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
+                    "ema": ema.state_dict() if ema is not None else None,
                     "state": state, "config": asdict(cfg), "fingerprint": fingerprint}, checkpoint_path)
 
     model.load_state_dict(state["best_weights"])

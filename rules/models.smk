@@ -88,6 +88,7 @@ rule train_bert:
         split=R("data", "split.tsv"),
         tokenizer=tokenizer_of,
         pretrained=pretrained_of,
+        expression=R("data", "expression.tsv"),  # auxiliary targets (aux_hours), when a model asks for them
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),

@@ -139,3 +139,27 @@ def test_long_sequences_are_cut_to_max_length(nt_gc):
     tok = load_tokenizer(nt_gc[1])
     ids = bert.encode(tok, ["ACGT" * 40], 16)[0]
     assert len(ids) == 16 and ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+
+
+def test_auxiliary_hours_train_extra_outputs_and_leave_the_target_first(nt_gc, tmp_path):
+    split, tok_dir = nt_gc
+    rng = np.random.default_rng(3)
+    # an auxiliary hour that carries the signal with other noise, and one that is pure noise
+    expression = pd.DataFrame({"id": split["id"], "sequence": split["sequence"],
+                               "4h": split["y"] + rng.normal(0, 0.2, len(split)), "6h": rng.normal(size=len(split))})
+    expression.to_csv(tmp_path / "expression.tsv", sep="\t", index=False)
+    spec = {**TINY, "aux_hours": [4, 6]}
+    pred = bert.train_and_predict(split, spec, tmp_path / "run", 0, "BERT_NT", tok_dir,
+                                  expression_path=tmp_path / "expression.tsv")
+    assert pred.shape == (len(split),) and r2(split, pred) > 0.6, r2(split, pred)
+
+    model = bert.load_regressor(tmp_path / "run" / "model")
+    assert model.config.num_outputs == 3 and model.config.aux_hours == [4, 6]
+    tok = load_tokenizer(tmp_path / "run" / "model" / "decaylm_tokenizer")
+    batch = bert.make_collate(tok.pad_token_id)(bert.items_of(split, tok, 64))
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).detach().numpy()
+    test = split["split"].to_numpy() == "test"
+    np.testing.assert_allclose(out[:, 0], pred, rtol=1e-4, atol=1e-4)  # column 0 is what is reported
+    assert np.corrcoef(out[test, 1], expression["4h"][test])[0, 1] > 0.8  # the auxiliary head learned its hour
+    with pytest.raises(InputError, match="need the expression table"):
+        bert.train_and_predict(split, spec, tmp_path / "none", 0, "BERT_NT", tok_dir)

@@ -17,6 +17,7 @@ the tokenizer; `load_regressor(path)` loads it back.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from dataclasses import asdict, dataclass, field, fields
@@ -27,6 +28,7 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertModel, BertPreTrainedModel
 
+from decaylm.auxiliary import load_auxiliary_targets
 from decaylm.errors import InputError
 from decaylm.io import write_json
 from decaylm.models.common import parts, run_fingerprint
@@ -57,6 +59,9 @@ class BertSpec:
     # bf16 autocast on the CPU (on|off|auto = where the CPU has bf16 dot products). Off by default:
     # measured here it halved the speed of small models and did not help a 4x128 one.
     bf16: str = "off"
+    # hours of the expression table also predicted, standardized, as extra outputs (multi-task; see
+    # decaylm.auxiliary); output 0 stays the target, the only one evaluated. [] = the target alone.
+    aux_hours: list = field(default_factory=list)
 
 
 class ConvStem(nn.Module):
@@ -85,7 +90,8 @@ class ConvStem(nn.Module):
 class BertRegressor(BertPreTrainedModel):
     """BertModel (+ optional conv stem) -> pooled hidden states -> MLP -> one number per sequence.
 
-    Extra config attributes: `pooling`, `conv_stem`, `stem_pool`, `head_dropout`."""
+    Extra config attributes: `pooling`, `conv_stem`, `stem_pool`, `head_dropout`, `num_outputs`
+    (1 + auxiliary hours; with more than one, the output is (batch, num_outputs), column 0 the target)."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -95,7 +101,8 @@ class BertRegressor(BertPreTrainedModel):
                              config.hidden_dropout_prob) if kernels else None
         pooled = config.hidden_size * (2 if config.pooling == "meanmax" else 1)
         self.head = nn.Sequential(nn.Dropout(config.head_dropout), nn.Linear(pooled, config.hidden_size), nn.GELU(),
-                                  nn.Dropout(config.head_dropout), nn.Linear(config.hidden_size, 1))
+                                  nn.Dropout(config.head_dropout),
+                                  nn.Linear(config.hidden_size, getattr(config, "num_outputs", 1)))
         self.post_init()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -107,7 +114,8 @@ class BertRegressor(BertPreTrainedModel):
             else:
                 x, attention_mask = self.stem(self.bert.embeddings.word_embeddings(input_ids), attention_mask)
                 h = self.bert(inputs_embeds=x, attention_mask=attention_mask).last_hidden_state
-        return self.head(pool(h.float(), attention_mask, self.config.pooling)).squeeze(-1)
+        out = self.head(pool(h.float(), attention_mask, self.config.pooling))
+        return out.squeeze(-1) if out.shape[-1] == 1 else out
 
 
 def use_bf16(setting) -> bool:
@@ -173,6 +181,7 @@ def build_model(arch: BertSpec, tokenizer, pretrained_dir=None, spec: dict | Non
         config.hidden_dropout_prob, config.attention_probs_dropout_prob = arch.dropout, arch.attention_dropout
     config.pooling, config.conv_stem, config.stem_pool = arch.pooling, list(arch.conv_stem), arch.stem_pool
     config.head_dropout = arch.head_dropout
+    config.aux_hours, config.num_outputs = list(arch.aux_hours), 1 + len(arch.aux_hours)
     config.cpu_bf16 = use_bf16(arch.bf16)
     config._attn_implementation = "sdpa"
     model = BertRegressor(config)
@@ -220,18 +229,23 @@ def make_collate(pad_id: int):
             ids[row, : len(item["input_ids"])] = item["input_ids"]
             mask[row, : len(item["input_ids"])] = 1
         return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
-                "y": torch.tensor([item.get("y", 0.0) for item in items], dtype=torch.float32)}
+                "y": torch.from_numpy(np.asarray([item.get("y", 0.0) for item in items], dtype=np.float32))}
     return collate
 
 
-def items_of(frame, tokenizer, max_length: int) -> list[dict]:
-    return [{"input_ids": ids, "y": float(y)}
-            for ids, y in zip(encode(tokenizer, frame["sequence"], max_length), frame["y"])]
+def items_of(frame, tokenizer, max_length: int, aux: np.ndarray | None = None) -> list[dict]:
+    """One item per row: token ids and y (with auxiliary targets, [y, *aux] as float32)."""
+    ids = encode(tokenizer, frame["sequence"], max_length)
+    if aux is None:
+        return [{"input_ids": i, "y": float(y)} for i, y in zip(ids, frame["y"])]
+    ys = np.column_stack([frame["y"].to_numpy(dtype=np.float32), aux]).astype(np.float32)
+    return [{"input_ids": i, "y": y} for i, y in zip(ids, ys)]
 
 
 def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "BERT", tokenizer_dir=None,
-                      pretrained_dir=None) -> np.ndarray:
-    """Train on the split's train part (early stopping on valid), predict every row of `split` in order."""
+                      pretrained_dir=None, expression_path=None) -> np.ndarray:
+    """Train on the split's train part (early stopping on valid), predict every row of `split` in order.
+    `expression_path` (the normalized expression table) is read only for auxiliary hours."""
     if tokenizer_dir is None:
         raise InputError(f"models.{name}.tokenizer", "no tokenizer given", "name a tokenizer from `tokenizers:`")
     if pretrained_dir is None and spec.get("init_from"):
@@ -243,13 +257,17 @@ def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "BERT",
     tokenizer = load_tokenizer(tokenizer_dir)
     torch.manual_seed(train_cfg.seed)
     model = build_model(arch, tokenizer, pretrained_dir, spec, name)
+    aux = load_auxiliary_targets(expression_path, split, arch.aux_hours, f"models.{name}.aux_hours")
+    where = split["split"].to_numpy()
     data = parts(split)
     collate = make_collate(tokenizer.pad_token_id)
     max_length = model.config.max_position_embeddings  # the spec's, or the pretrained checkpoint's
     out_dir = Path(out_dir)
-    result = fit(model, items_of(data["train"], tokenizer, max_length), items_of(data["valid"], tokenizer, max_length),
-                 collate, train_cfg, out_dir,
-                 fingerprint=run_fingerprint(spec, split, str(seed), str(tokenizer_dir), str(pretrained_dir)))
+    train_items, valid_items = (items_of(data[part], tokenizer, max_length, None if aux is None else aux[where == part])
+                                for part in ("train", "valid"))
+    result = fit(model, train_items, valid_items, collate, train_cfg, out_dir,
+                 fingerprint=run_fingerprint(spec, split, str(seed), str(tokenizer_dir), str(pretrained_dir),
+                                             "" if aux is None else hashlib.sha256(aux.tobytes()).hexdigest()))
     log.info("best epoch %d, valid mse %.4f, %.0f tokens/s", result.best_epoch, result.best_valid_loss,
              result.train_tokens_per_second)
     save(model, tokenizer, tokenizer_dir, out_dir / "model")

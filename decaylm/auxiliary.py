@@ -1,0 +1,45 @@
+"""Auxiliary targets: a reporter's log2 expression at other hours, predicted alongside the target.
+
+The degradation target is a difference of two noisy measurements; the rest of the time course
+says the same thing again with independent noise. A model that also predicts it (multi-task)
+gets more signal per reporter from the training rows, while valid, test and every reported
+metric still use the target alone. Each hour is standardized on the training rows only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from decaylm.errors import InputError
+from decaylm.expression import hour_column
+from decaylm.io import read_tsv
+from decaylm.target import available_hours
+
+
+def auxiliary_targets(expression: pd.DataFrame, split: pd.DataFrame, hours: list, key: str) -> np.ndarray:
+    """(rows of split, hours) standardized log2 expression, rows in the split's order."""
+    available = available_hours(expression)
+    missing = [h for h in hours if float(h) not in available]
+    if missing:
+        raise InputError(key, f"hour(s) {missing} are not in the expression table's hours {[f'{h:g}' for h in available]}",
+                         "choose among those hours")
+    table = expression.set_index("id")
+    absent = ~split["id"].isin(table.index)
+    if absent.any():
+        raise InputError(key, f"reporter {split['id'][absent].iloc[0]!r} of the split has no expression row",
+                         "use the expression table the split was made from")
+    values = table.loc[split["id"], [hour_column(float(h)) for h in hours]].to_numpy(dtype=float)
+    train = (split["split"] == "train").to_numpy()
+    mean, std = values[train].mean(axis=0), values[train].std(axis=0)
+    return (values - mean) / np.where(std > 0, std, 1.0)
+
+
+def load_auxiliary_targets(expression_path, split: pd.DataFrame, hours: list, key: str) -> np.ndarray | None:
+    """None when no hours are asked for; otherwise the table read from `expression_path`."""
+    if not hours:
+        return None
+    if expression_path is None:
+        raise InputError(key, "auxiliary hours need the expression table, and none was given",
+                         "run the model through the pipeline (it passes data/expression.tsv) or drop aux_hours")
+    return auxiliary_targets(read_tsv(expression_path), split, hours, key)
