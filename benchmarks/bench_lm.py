@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from decaylm.models import bert, mlm  # noqa: E402
+from decaylm.models import bert, cnn, mlm  # noqa: E402
 from decaylm.models.common import parts  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "utrseq"
@@ -58,6 +58,7 @@ SMALL_HYBRID = {**SMALL, "conv_stem": [9, 7], "stem_pool": 2, "layers": 1, "pool
 
 # name -> (tokenizer, model spec, MLM spec or None)
 RUNS = {
+    "CNN": (None, {"kind": "cnn", "epochs": 30, "patience": 4}, None),  # the baseline, config/full.yaml's
     "BERT_NT": ("nt", BASE, None),
     "BERT_NT_mean": ("nt", {**BASE, "pooling": "mean"}, None),
     "BERT_BPE_mean": ("bpe", {**BASE, "pooling": "mean"}, None),
@@ -141,7 +142,7 @@ def run(name: str, split: pd.DataFrame, work: Path, seed: int, overrides: dict) 
     spec = {**spec, **overrides}
     tag = name + "".join(f"_{k}={v}" for k, v in sorted(overrides.items())).replace(" ", "")
     started = time.perf_counter()
-    tok = tokenizer_dir(tok_name, split, work, seed)
+    tok = tokenizer_dir(tok_name, split, work, seed) if tok_name else None
     pretrained, mlm_seconds = None, 0.0
     if mlm_spec is not None:
         pretrained = work / "mlm" / f"{tok_name}_{seed}"
@@ -150,7 +151,10 @@ def run(name: str, split: pd.DataFrame, work: Path, seed: int, overrides: dict) 
             mlm.pretrain(split, mlm_spec, tok, pretrained, seed)
         mlm_seconds = time.perf_counter() - t0
     out = work / "runs" / f"{tag}_{seed}"
-    pred = bert.train_and_predict(split, spec, out, seed, name, tok, pretrained, work / "expression.tsv")
+    if spec["kind"] == "cnn":
+        pred = cnn.train_and_predict(split, spec, out, seed, name, work / "expression.tsv")
+    else:
+        pred = bert.train_and_predict(split, spec, out, seed, name, tok, pretrained, work / "expression.tsv")
     seconds = time.perf_counter() - started
     np.save(out / "predictions.npy", pred)
     record = json.loads((out / "training.json").read_text())

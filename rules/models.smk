@@ -33,6 +33,7 @@ rule train_kmer_ridge:
 rule train_cnn:
     input:
         split=R("data", "split.tsv"),
+        expression=R("data", "expression.tsv"),  # auxiliary targets (aux_hours), when a model asks for them
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
