@@ -134,12 +134,25 @@ def _check_models(config: dict) -> None:
             if len(members) < 2 or bad:
                 raise InputError(f"models.{name}.members", f"needs two or more trained models, got {members}",
                                  f"name models from {sorted(m for m in config['models'] if m != name)}")
+        _check_aux_hours(name, spec.get("aux_hours"), config["data"])
         if spec["kind"] == "pretrained" and not spec.get("checkpoint"):
             raise InputError(f"models.{name}.checkpoint", "missing", "give a hub id or a local directory")
     for name, spec in pretraining.items():
         if spec.get("tokenizer") not in tokenizers:
             raise InputError(f"pretraining.{name}.tokenizer", f"'{spec.get('tokenizer')}' is not a configured tokenizer",
                              f"use one of {sorted(tokenizers)}")
+
+
+def _check_aux_hours(name: str, hours, data: dict) -> None:
+    """Auxiliary hours are a list of measured hours (checked against data.hours where the source has them)."""
+    if hours is None:
+        return
+    key = f"models.{name}.aux_hours"
+    if not isinstance(hours, list) or not all(isinstance(h, (int, float)) and not isinstance(h, bool) for h in hours):
+        raise InputError(key, f"{hours!r} is not a list of hours", "give a list like [0, 4, 12]")
+    missing = [h for h in hours if data["source"] in ("simulated", "utrseq") and h not in data["hours"]]
+    if missing:
+        raise InputError(key, f"hour(s) {missing} are not in data.hours {data['hours']}", "choose measured hours")
 
 
 def _check_results(results: str) -> None:
