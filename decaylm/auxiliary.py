@@ -35,6 +35,11 @@ def auxiliary_targets(expression: pd.DataFrame, split: pd.DataFrame, hours: list
     return (values - mean) / np.where(std > 0, std, 1.0)
 
 
+def part_rows(aux: np.ndarray | None, split: pd.DataFrame, part: str) -> np.ndarray | None:
+    """The auxiliary rows of one part of the split (train, valid or test), in that part's order."""
+    return None if aux is None else aux[(split["split"] == part).to_numpy()]
+
+
 def load_auxiliary_targets(expression_path, split: pd.DataFrame, hours: list, key: str) -> np.ndarray | None:
     """None when no hours are asked for; otherwise the table read from `expression_path`."""
     if not hours:

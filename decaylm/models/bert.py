@@ -17,7 +17,6 @@ the tokenizer; `load_regressor(path)` loads it back.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from dataclasses import asdict, dataclass, field, fields
@@ -28,7 +27,7 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertModel, BertPreTrainedModel
 
-from decaylm.auxiliary import load_auxiliary_targets
+from decaylm.auxiliary import load_auxiliary_targets, part_rows
 from decaylm.errors import InputError
 from decaylm.io import write_json
 from decaylm.models.common import parts, run_fingerprint
@@ -258,16 +257,15 @@ def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "BERT",
     torch.manual_seed(train_cfg.seed)
     model = build_model(arch, tokenizer, pretrained_dir, spec, name)
     aux = load_auxiliary_targets(expression_path, split, arch.aux_hours, f"models.{name}.aux_hours")
-    where = split["split"].to_numpy()
     data = parts(split)
     collate = make_collate(tokenizer.pad_token_id)
     max_length = model.config.max_position_embeddings  # the spec's, or the pretrained checkpoint's
     out_dir = Path(out_dir)
-    train_items, valid_items = (items_of(data[part], tokenizer, max_length, None if aux is None else aux[where == part])
+    train_items, valid_items = (items_of(data[part], tokenizer, max_length, part_rows(aux, split, part))
                                 for part in ("train", "valid"))
     result = fit(model, train_items, valid_items, collate, train_cfg, out_dir,
                  fingerprint=run_fingerprint(spec, split, str(seed), str(tokenizer_dir), str(pretrained_dir),
-                                             "" if aux is None else hashlib.sha256(aux.tobytes()).hexdigest()))
+                                             aux))
     log.info("best epoch %d, valid mse %.4f, %.0f tokens/s", result.best_epoch, result.best_valid_loss,
              result.train_tokens_per_second)
     save(model, tokenizer, tokenizer_dir, out_dir / "model")

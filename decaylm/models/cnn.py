@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import hashlib
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
 from torch import nn
 
-from decaylm.auxiliary import load_auxiliary_targets
+from decaylm.auxiliary import load_auxiliary_targets, part_rows
 from decaylm.errors import InputError
 from decaylm.io import save_torch, write_json
 from decaylm.models.common import parts, run_fingerprint
@@ -81,12 +80,10 @@ def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "CNN", 
     aux = load_auxiliary_targets(expression_path, split, arch.aux_hours, f"models.{name}.aux_hours")
     torch.manual_seed(train_cfg.seed)
     model = CNN(arch)
-    data, where = parts(split), split["split"].to_numpy()
-    train_items, valid_items = (items_of(data[part], None if aux is None else aux[where == part])
-                                for part in ("train", "valid"))
+    data = parts(split)
+    train_items, valid_items = (items_of(data[part], part_rows(aux, split, part)) for part in ("train", "valid"))
     result = fit(model, train_items, valid_items, collate, train_cfg, out_dir,
-                 fingerprint=run_fingerprint(spec, split, str(seed),
-                                             "" if aux is None else hashlib.sha256(aux.tobytes()).hexdigest()))
+                 fingerprint=run_fingerprint(spec, split, str(seed), aux))
     log.info("best epoch %d, valid mse %.4f", result.best_epoch, result.best_valid_loss)
     save_torch(model.state_dict(), f"{out_dir}/model.pt")
     write_json({"architecture": asdict(arch), "training": asdict(train_cfg), "best_epoch": result.best_epoch,

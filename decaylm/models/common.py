@@ -17,12 +17,14 @@ class ModelUnavailable(Exception):
     """The model cannot run here (e.g. pretrained weights offline); its row says why."""
 
 
-def run_fingerprint(spec: dict, split: pd.DataFrame, *extra: str) -> str:
-    """Identifies a training run: a checkpoint is resumed only by a run with the same fingerprint."""
+def run_fingerprint(spec: dict, split: pd.DataFrame, *extra: str | np.ndarray | None) -> str:
+    """Identifies a training run: a checkpoint is resumed only by a run with the same fingerprint.
+    `extra`: strings and arrays (e.g. auxiliary targets) the run also depends on; None adds nothing."""
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode())
     digest.update(pd.util.hash_pandas_object(split[["id", "sequence", "y", "split"]], index=False).to_numpy().tobytes())
     for item in extra:
-        digest.update(item.encode())
+        if item is not None:
+            digest.update(item.tobytes() if isinstance(item, np.ndarray) else item.encode())
     return digest.hexdigest()
 
 
