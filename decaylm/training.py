@@ -106,16 +106,21 @@ def _count_tokens(batch: dict) -> int:
 def predict(model: nn.Module, items: list, collate: Callable, batch_size: int = 256, device=None) -> np.ndarray:
     device = device or pick_device()
     model.to(device).eval()
-    lengths = [item_length(item) for item in items]
-    order = np.argsort(lengths, kind="stable")  # length-sorted for little padding, then restored
     out = np.empty(len(items), dtype=np.float32)
+    for index, inputs in _inputs_by_length(items, collate, batch_size, device):
+        with autocast(device):
+            out[index] = target_only(model(**inputs)).float().cpu().numpy()
+    return out
+
+
+def _inputs_by_length(items: list, collate: Callable, batch_size: int, device):
+    """(indices, model inputs without y) per batch, items sorted by length for little padding."""
+    order = np.argsort([item_length(item) for item in items], kind="stable")
     for start in range(0, len(items), batch_size):
         index = order[start:start + batch_size]
         batch = collate([items[i] for i in index])
         batch.pop("y", None)
-        with autocast(device):
-            out[index] = target_only(model(**_to(batch, device))).float().cpu().numpy()
-    return out
+        yield index, _to(batch, device)
 
 
 def item_length(item) -> int:
@@ -134,12 +139,9 @@ def refresh_batch_norm(model: nn.Module, items: list, collate: Callable, batch_s
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over all batches
     model.train()
-    order = np.argsort([item_length(item) for item in items], kind="stable")
-    for start in range(0, len(items), batch_size):
-        batch = _to(collate([items[i] for i in order[start:start + batch_size]]), device)
-        batch.pop("y", None)
+    for _, inputs in _inputs_by_length(items, collate, batch_size, device):
         with autocast(device):
-            model(**batch)
+            model(**inputs)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
 
