@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import r2_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -121,10 +122,6 @@ def simulated_split(work: Path) -> pd.DataFrame:
     return split_table(t, "overlap", dict(train=.8, valid=.1, test=.1), 42, 30)
 
 
-def r2(y, p) -> float:
-    return float(1 - np.sum((y - p) ** 2) / np.sum((y - np.mean(y)) ** 2))
-
-
 def tokenizer_dir(name: str, split: pd.DataFrame, work: Path, seed: int) -> Path:
     out = work / "tokenizers" / name
     if (out / ".done").exists():
@@ -159,8 +156,8 @@ def run(name: str, split: pd.DataFrame, work: Path, seed: int, overrides: dict) 
     np.save(out / "predictions.npy", pred)
     record = json.loads((out / "training.json").read_text())
     y, where = split["y"].to_numpy(), split["split"].to_numpy()
-    return {"run": tag, "seed": seed, "valid_r2": r2(y[where == "valid"], pred[where == "valid"]),
-            "test_r2": r2(y[where == "test"], pred[where == "test"]), "seconds": round(seconds, 1),
+    return {"run": tag, "seed": seed, "valid_r2": r2_score(y[where == "valid"], pred[where == "valid"]),
+            "test_r2": r2_score(y[where == "test"], pred[where == "test"]), "seconds": round(seconds, 1),
             "mlm_seconds": round(mlm_seconds, 1), "train_seconds": round(record["train_seconds"], 1),
             "tokens_per_s": round(record["train_tokens_per_second"]), "best_epoch": record["best_epoch"],
             "epochs_run": len(record["history"]), "params": record["parameters"]}
@@ -171,8 +168,8 @@ def ensemble(tags: list[str], split: pd.DataFrame, work: Path) -> dict:
     pred = np.mean(preds, axis=0)
     y, where = split["y"].to_numpy(), split["split"].to_numpy()
     return {"run": "ensemble(" + "+".join(tags) + f") n={len(preds)}",
-            "valid_r2": r2(y[where == "valid"], pred[where == "valid"]),
-            "test_r2": r2(y[where == "test"], pred[where == "test"])}
+            "valid_r2": r2_score(y[where == "valid"], pred[where == "valid"]),
+            "test_r2": r2_score(y[where == "test"], pred[where == "test"])}
 
 
 def main() -> None:

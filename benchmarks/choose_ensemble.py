@@ -15,10 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-
-def r2(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
+from sklearn.metrics import r2_score
 
 
 def trained_predictions(results: Path) -> dict[str, pd.DataFrame]:
@@ -41,7 +38,7 @@ def ranked_combinations(predictions: dict[str, pd.DataFrame], most: int) -> list
     for size in range(2, most + 1):
         for members in itertools.combinations(predictions, size):
             mean = np.mean([predictions[m]["y_pred"].to_numpy() for m in members], axis=0)
-            rows.append((r2(y[valid], mean[valid]), members, r2(y[test], mean[test])))
+            rows.append((r2_score(y[valid], mean[valid]), members, r2_score(y[test], mean[test])))
     return sorted(rows, key=lambda row: row[0], reverse=True)
 
 
