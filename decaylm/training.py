@@ -57,7 +57,8 @@ def pick_device() -> torch.device:
 
 
 def autocast(device: torch.device):
-    """bf16 (or fp16) autocast on a GPU; a no-op on the CPU, where fp32 is fastest and exact."""
+    """bf16 (or fp16) autocast on a GPU; a no-op on the CPU, where a model that gains from bf16
+    autocasts its own encoder (decaylm.models.cpu: only CPUs with bf16 dot products gain)."""
     if device.type != "cuda":
         return torch.autocast("cpu", enabled=False)
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -30,7 +30,8 @@ from transformers import BertConfig, BertForMaskedLM
 
 from decaylm.errors import InputError
 from decaylm.io import atomic_path, write_json
-from decaylm.models.bert import encode, load_tokenizer, make_collate, use_bf16
+from decaylm.models.bert import encode, load_tokenizer, make_collate
+from decaylm.models.cpu import attention_implementation, use_bf16, use_bit_dropout
 from decaylm.models.common import parts, run_fingerprint
 from decaylm.sequences import normalize_sequence
 from decaylm.training import batch_order
@@ -59,7 +60,7 @@ class MLMSpec:
     holdout_fraction: float = 0.05
     extra_sequences: list = field(default_factory=list)  # FASTA or id<TAB>sequence files of unlabeled sequences
     min_overlap: int = 30       # an extra sequence sharing this many nt with valid/test is dropped
-    bf16: str = "off"  # see BertSpec.bf16
+    bf16: str = "auto"  # see BertSpec.bf16
     seed: int = 0
 
 
@@ -140,7 +141,7 @@ def model_config(cfg: MLMSpec, tokenizer) -> BertConfig:
                         num_attention_heads=cfg.heads, intermediate_size=cfg.intermediate,
                         hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.attention_dropout,
                         max_position_embeddings=cfg.max_length, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id)
-    config._attn_implementation = "sdpa"
+    config._attn_implementation = attention_implementation(use_bf16(cfg.bf16))
     return config
 
 
@@ -189,7 +190,7 @@ def pretrain(split, spec: dict, tokenizer_dir, out_dir, seed: int) -> None:
     bf16 = use_bf16(cfg.bf16)
 
     torch.manual_seed(cfg.seed)
-    model = BertForMaskedLM(model_config(cfg, tokenizer))
+    model = use_bit_dropout(BertForMaskedLM(model_config(cfg, tokenizer)))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_items) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs

@@ -1,0 +1,70 @@
+"""CPU speed-ups of the transformer models: BitDropout behaves as dropout, the bf16 and attention choices."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from transformers import BertConfig, BertModel
+
+from decaylm.models import cpu
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_bit_dropout_drops_a_fraction_p_and_keeps_the_mean(p):
+    torch.manual_seed(0)
+    x = torch.ones(200_000)
+    out = cpu.BitDropout(p).train()(x)
+    dropped = float((out == 0).float().mean())
+    assert dropped == pytest.approx(p, abs=0.005)
+    assert float(out.mean()) == pytest.approx(1.0, abs=0.01)
+    assert torch.unique(out).tolist() == [0.0, pytest.approx(1 / (1 - p))]
+
+
+def test_bit_dropout_masks_differ_between_calls_and_repeat_with_the_seed():
+    layer = cpu.BitDropout(0.3).train()
+    x = torch.ones(4, 7, 5)  # not a multiple of four elements per row
+    torch.manual_seed(1)
+    first, second = layer(x), layer(x)
+    torch.manual_seed(1)
+    assert torch.equal(layer(x), first)
+    assert not torch.equal(first, second)
+    assert first.shape == x.shape
+
+
+def test_bit_dropout_gradient_is_the_mask_and_eval_is_the_identity():
+    layer = cpu.BitDropout(0.25).train()
+    x = torch.randn(3, 64, requires_grad=True)
+    out = layer(x)
+    out.sum().backward()
+    assert torch.allclose(x.grad, (out != 0).float() / 0.75)
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_bit_dropout_keeps_bf16():
+    out = cpu.BitDropout(0.1).train()(torch.ones(10, 16, dtype=torch.bfloat16))
+    assert out.dtype == torch.bfloat16
+
+
+def test_use_bit_dropout_replaces_every_dropout_of_a_transformers_model():
+    config = BertConfig(vocab_size=16, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=16, hidden_dropout_prob=0.2,
+                        attention_probs_dropout_prob=0.2)
+    model = nn.Sequential(BertModel(config), nn.Dropout(0.4))
+    plain = sum(type(m) is nn.Dropout for m in model.modules())
+    cpu.use_bit_dropout(model)
+    swapped = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+    assert plain == len(swapped) > 2
+    assert all(isinstance(m, cpu.BitDropout) for m in swapped)
+    assert sorted({m.p for m in swapped}) == [0.2, 0.4]
+
+
+def test_bf16_setting_and_attention_choice(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cpu.use_bf16("on") and cpu.use_bf16(True)
+    assert not cpu.use_bf16("off") and not cpu.use_bf16(False)
+    assert cpu.use_bf16("auto") == cpu.cpu_has_bf16()
+    assert cpu.attention_implementation(True) == "eager"
+    assert cpu.attention_implementation(False) == "sdpa"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert not cpu.use_bf16("on")  # a GPU trains under CUDA autocast instead
