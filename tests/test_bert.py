@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from decaylm.errors import InputError
 from decaylm.models import bert
+from decaylm.models.cpu import BitDropout
 from decaylm.tokenization import load_tokenizer, train_tokenizer
 
 MOTIF = "GGGCC"
@@ -99,6 +101,21 @@ def test_same_seed_same_predictions_other_seed_differs(nt_gc, tmp_path):
     c = bert.train_and_predict(split, spec, tmp_path / "c", 6, "BERT_NT", tok_dir)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_cpu_bf16_setting_picks_attention_and_every_dropout_draws_bit_masks(nt_gc, setting, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    split, tok_dir = nt_gc
+    arch, _ = bert.split_spec({**TINY, "dropout": 0.1, "bf16": setting}, "BERT_NT")
+    model = bert.build_model(arch, load_tokenizer(tok_dir))
+    assert model.config.cpu_bf16 == (setting == "on")
+    assert model.config._attn_implementation == ("eager" if setting == "on" else "sdpa")
+    dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts and all(isinstance(m, BitDropout) for m in dropouts)
+    ids = torch.tensor([[2, 5, 6, 7, 3], [2, 5, 3, 0, 0]])
+    out = model.eval()(input_ids=ids, attention_mask=(ids != 0).long())
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
 
 
 def test_hybrid_conv_stem_learns_a_motif(tmp_path):
