@@ -104,7 +104,7 @@ def test_same_seed_same_predictions_other_seed_differs(nt_gc, tmp_path):
 
 
 @pytest.mark.parametrize("setting", ["on", "off"])
-def test_cpu_bf16_setting_picks_attention_and_every_dropout_draws_bit_masks(nt_gc, setting, monkeypatch):
+def test_cpu_bf16_setting_picks_attention_and_bit_dropout_replaces_every_dropout(nt_gc, setting, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     split, tok_dir = nt_gc
     arch, _ = bert.split_spec({**TINY, "dropout": 0.1, "bf16": setting}, "BERT_NT")
@@ -113,6 +113,8 @@ def test_cpu_bf16_setting_picks_attention_and_every_dropout_draws_bit_masks(nt_g
     assert model.config._attn_implementation == ("eager" if setting == "on" else "sdpa")
     dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts and all(isinstance(m, BitDropout) for m in dropouts)
+    arch, _ = bert.split_spec({**TINY, "dropout": 0.1, "bit_dropout": False}, "BERT_NT")
+    assert not any(isinstance(m, BitDropout) for m in bert.build_model(arch, load_tokenizer(tok_dir)).modules())
     ids = torch.tensor([[2, 5, 6, 7, 3], [2, 5, 3, 0, 0]])
     out = model.eval()(input_ids=ids, attention_mask=(ids != 0).long())
     assert out.dtype == torch.float32 and torch.isfinite(out).all()

@@ -61,6 +61,7 @@ class MLMSpec:
     extra_sequences: list = field(default_factory=list)  # FASTA or id<TAB>sequence files of unlabeled sequences
     min_overlap: int = 30       # an extra sequence sharing this many nt with valid/test is dropped
     bf16: str = "auto"  # see BertSpec.bf16
+    bit_dropout: bool = True  # see BertSpec.bit_dropout
     seed: int = 0
 
 
@@ -190,7 +191,9 @@ def pretrain(split, spec: dict, tokenizer_dir, out_dir, seed: int) -> None:
     bf16 = use_bf16(cfg.bf16)
 
     torch.manual_seed(cfg.seed)
-    model = use_bit_dropout(BertForMaskedLM(model_config(cfg, tokenizer)))
+    model = BertForMaskedLM(model_config(cfg, tokenizer))
+    if cfg.bit_dropout:
+        use_bit_dropout(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_items) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
