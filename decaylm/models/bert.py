@@ -1,7 +1,7 @@
 """BERT-style regressor trained from scratch on any decaylm tokenizer (rows BERT_*, MORPH_*, HYBRID).
 
-A transformers `BertModel` (sdpa attention; see decaylm.models.cpu for the CPU) under a pooled regression head, trained with MSE by
-the shared loop in decaylm.training. Two options on top of plain BERT:
+A transformers `BertModel` (sdpa attention; decaylm.models.cpu for the CPU) under a pooled
+regression head, trained with MSE by the shared loop in decaylm.training. Two options on top of plain BERT:
 
 - `conv_stem`: kernel sizes of convolutions over the token embeddings, under the transformer
   (the HYBRID row). Convolutions see local motifs cheaply, attention then relates them; with

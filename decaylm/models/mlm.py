@@ -137,12 +137,12 @@ def mask_tokens(ids: torch.Tensor, attention: torch.Tensor, tokenizer, prob: flo
     return inputs, labels
 
 
-def model_config(cfg: MLMSpec, tokenizer) -> BertConfig:
+def model_config(cfg: MLMSpec, tokenizer, bf16: bool) -> BertConfig:
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
                         num_attention_heads=cfg.heads, intermediate_size=cfg.intermediate,
                         hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.attention_dropout,
                         max_position_embeddings=cfg.max_length, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id)
-    config._attn_implementation = attention_implementation(use_bf16(cfg.bf16))
+    config._attn_implementation = attention_implementation(bf16)
     return config
 
 
@@ -191,7 +191,7 @@ def pretrain(split, spec: dict, tokenizer_dir, out_dir, seed: int) -> None:
     bf16 = use_bf16(cfg.bf16)
 
     torch.manual_seed(cfg.seed)
-    model = BertForMaskedLM(model_config(cfg, tokenizer))
+    model = BertForMaskedLM(model_config(cfg, tokenizer, bf16))
     if cfg.bit_dropout:
         use_bit_dropout(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
