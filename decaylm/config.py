@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from decaylm.errors import InputError
+from decaylm.model_specs import parse_model_spec, parse_pretraining_spec
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
 from decaylm.split import check_fractions
 from decaylm.tokenizer_specs import resolve_spec
@@ -22,6 +23,7 @@ def check_config(config: dict) -> None:
         resolve_spec(name, spec)  # bad tokenizer parameters fail before any job runs
     _check_models(config)
     _check_results(config["results"])
+    _check_predict(config)
 
 
 def schema_error(error) -> InputError:
@@ -114,9 +116,11 @@ def _check_target(target: dict, data: dict) -> None:
 
 
 def _check_models(config: dict) -> None:
+    """Every entry parsed as its job will parse it (unknown keys, types), then the links between entries."""
     tokenizers = config["tokenizers"]
     pretraining = config.get("pretraining", {})
     for name, spec in config["models"].items():
+        parse_model_spec(name, spec, config.get("seed", 0))
         if spec["kind"] in MODEL_KINDS_WITH_TOKENIZER:
             tokenizer = spec.get("tokenizer")
             if tokenizer is None:
@@ -138,6 +142,7 @@ def _check_models(config: dict) -> None:
         if spec["kind"] == "pretrained" and not spec.get("checkpoint"):
             raise InputError(f"models.{name}.checkpoint", "missing", "give a hub id or a local directory")
     for name, spec in pretraining.items():
+        parse_pretraining_spec(name, spec, config.get("seed", 0))
         if spec.get("tokenizer") not in tokenizers:
             raise InputError(f"pretraining.{name}.tokenizer", f"'{spec.get('tokenizer')}' is not a configured tokenizer",
                              f"use one of {sorted(tokenizers)}")
@@ -166,3 +171,30 @@ def _check_results(results: str) -> None:
     except OSError as error:
         raise InputError("results", f"cannot write under '{existing}' ({error.strerror or error})",
                          "choose a writable folder")
+
+
+SIMULATED_SEQUENCES = "simulated"  # predict.sequences value: the simulator's long 3'UTRs (made by the workflow)
+
+
+def _check_predict(config: dict) -> None:
+    """predict.models name configured models; the files to score exist (except the simulator's, made by the workflow)."""
+    predict = config.get("predict") or {}
+    models = config["models"]
+    for name in predict.get("models") or []:
+        if name not in models:
+            raise InputError("predict.models", f"'{name}' is not a configured model", f"use one of {sorted(models)}")
+    sequences = predict.get("sequences") or {}
+    for name, path in sequences.items():
+        if path != SIMULATED_SEQUENCES and not Path(path).is_file():
+            raise InputError(f"predict.sequences.{name}", f"file '{path}' not found",
+                             f"check the path (FASTA or id<TAB>sequence), or remove the entry with `{name}: null`")
+    for name, spec in (predict.get("variants") or {}).items():
+        if spec["sequences"] not in sequences:
+            raise InputError(f"predict.variants.{name}.sequences", f"'{spec['sequences']}' is not under predict.sequences",
+                             f"use one of {sorted(sequences)}")
+        if not Path(spec["file"]).is_file():
+            raise InputError(f"predict.variants.{name}.file", f"file '{spec['file']}' not found",
+                             "check the path (a TSV of id, position, ref, alt)")
+        if f"variants_{name}" in sequences:
+            raise InputError(f"predict.variants.{name}", f"its table variants_{name}.tsv would overwrite that of "
+                             f"predict.sequences.variants_{name}", "rename one of them")

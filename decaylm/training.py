@@ -1,9 +1,13 @@
-"""One training loop for every neural regressor (CNN, BERT, hybrids, fine-tuning).
+"""One training loop for every neural model: the regressors (CNN, BERT, hybrids, fine-tuning)
+and masked-LM pretraining.
 
-Early stopping on validation loss, a checkpoint each epoch that a killed job resumes from
-(model, optimizer, schedule, RNG and early-stopping state, so the resumed run ends with the
-same numbers), an optional moving average of the weights (`ema_decay`), length-bucketed
-batches (little padding), CUDA with bf16/fp16 autocast when there is a GPU and the CPU otherwise.
+A model's forward takes a batch (`model(**batch)`) and returns `(prediction, loss)`; the loss
+is None when the batch holds no target. Everything else lives here once: the device (CUDA
+when there is a GPU, the CPU otherwise), autocast and gradient scaling, the learning-rate
+schedule (linear warm-up then linear decay), early stopping on the validation loss, an
+optional moving average of the weights (`ema_decay`), and a checkpoint each epoch that a
+killed job resumes from (model, optimizer, schedule, RNG and early-stopping state, so the
+resumed run ends with the same numbers).
 """
 
 from __future__ import annotations
@@ -20,27 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from decaylm.batching import batch_order, batches_by_length, item_length
 from decaylm.io import remove_stale_temporaries, save_torch
+from decaylm.model_specs import Training
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "last_epoch.pt"
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    patience: int = 3
-    warmup_fraction: float = 0.05
-    grad_clip: float = 1.0
-    seed: int = 0
-    # > 0: validate, keep and save an exponential moving average of the weights (decay per step)
-    # instead of the raw weights; smooths the noise of the last steps, often a better model.
-    ema_decay: float = 0.0
-    # weight of the auxiliary outputs' mean MSE (models with auxiliary targets: column 0 is the target)
-    aux_weight: float = 1.0
+TrainConfig = Training  # the settings of this loop (decaylm.model_specs)
 
 
 @dataclass
@@ -65,29 +55,19 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=dtype)
 
 
-def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffled batches of indices; within windows of 50 batches, items are sorted by length
-    so each batch pads to nearly its own length."""
-    order = rng.permutation(len(lengths))
-    window = batch_size * 50
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = order[start:start + window]
-        chunk = chunk[np.argsort(np.asarray(lengths)[chunk], kind="stable")]
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def regression_loss(out: torch.Tensor, y: torch.Tensor, aux_weight: float) -> torch.Tensor:
-    """MSE on the target; a model with auxiliary outputs (column 0 is the target) adds
-    aux_weight times their mean MSE."""
+def regression_loss(out: torch.Tensor, y: torch.Tensor | None, aux_weight: float, training: bool):
+    """(prediction of the target, loss). With auxiliary outputs (column 0 is the target) training
+    adds aux_weight times their mean MSE; validation judges the target alone."""
+    prediction = out[:, 0] if out.dim() == 2 else out
+    if y is None:
+        return prediction, None
+    out, y = out.float(), y.float()
     if out.dim() == 1:
-        return nn.functional.mse_loss(out, y)
-    return nn.functional.mse_loss(out[:, 0], y[:, 0]) + aux_weight * nn.functional.mse_loss(out[:, 1:], y[:, 1:])
-
-
-def target_only(out: torch.Tensor) -> torch.Tensor:
-    return out[:, 0] if out.dim() == 2 else out
+        return prediction, nn.functional.mse_loss(out, y)
+    loss = nn.functional.mse_loss(out[:, 0], y[:, 0])
+    if training:
+        loss = loss + aux_weight * nn.functional.mse_loss(out[:, 1:], y[:, 1:])
+    return prediction, loss
 
 
 def _to(batch: dict, device: torch.device) -> dict:
@@ -103,29 +83,39 @@ def _count_tokens(batch: dict) -> int:
     return int(first.shape[0] * first.shape[-1]) if first.dim() == 3 else int(first.shape[0])
 
 
+def _inputs(items: list, index, collate: Callable, device) -> dict:
+    batch = collate([items[i] for i in index])
+    batch.pop("y", None)
+    batch.pop("labels", None)
+    return _to(batch, device)
+
+
 @torch.no_grad()
 def predict(model: nn.Module, items: list, collate: Callable, batch_size: int = 256, device=None) -> np.ndarray:
+    """The model's prediction for each item, in order (batches sorted by length, no autograd)."""
     device = device or pick_device()
     model.to(device).eval()
     out = np.empty(len(items), dtype=np.float32)
-    for index, inputs in _inputs_by_length(items, collate, batch_size, device):
+    for index in batches_by_length(items, batch_size):
         with autocast(device):
-            out[index] = target_only(model(**inputs)).float().cpu().numpy()
+            prediction, _ = model(**_inputs(items, index, collate, device))
+        out[index] = prediction.float().cpu().numpy()
     return out
 
 
-def _inputs_by_length(items: list, collate: Callable, batch_size: int, device):
-    """(indices, model inputs without y) per batch, items sorted by length for little padding."""
-    order = np.argsort([item_length(item) for item in items], kind="stable")
-    for start in range(0, len(items), batch_size):
-        index = order[start:start + batch_size]
-        batch = collate([items[i] for i in index])
-        batch.pop("y", None)
-        yield index, _to(batch, device)
-
-
-def item_length(item) -> int:
-    return len(item["input_ids"]) if isinstance(item, dict) and "input_ids" in item else 1
+@torch.no_grad()
+def validation_loss(model: nn.Module, items: list, collate: Callable, batch_size: int, device) -> float:
+    """The model's own loss on `items` in eval mode, averaged over items."""
+    if not items:
+        return math.nan
+    model.eval()
+    total, count = 0.0, 0
+    for index in batches_by_length(items, batch_size):
+        with autocast(device):
+            _, loss = model(**_to(collate([items[i] for i in index]), device))
+        if torch.isfinite(loss):  # an MLM batch may have no token to predict
+            total, count = total + float(loss) * len(index), count + len(index)
+    return total / count if count else math.nan
 
 
 @torch.no_grad()
@@ -140,23 +130,23 @@ def refresh_batch_norm(model: nn.Module, items: list, collate: Callable, batch_s
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over all batches
     model.train()
-    for _, inputs in _inputs_by_length(items, collate, batch_size, device):
+    for index in batches_by_length(items, batch_size):
         with autocast(device):
-            model(**inputs)
+            model(**_inputs(items, index, collate, device))
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
 
 
-def _valid_loss(model, items, collate, batch_size, device) -> float:
-    y = np.array([np.ravel(item["y"])[0] for item in items], dtype=np.float32)  # the target, not auxiliaries
-    return float(np.mean((predict(model, items, collate, batch_size, device) - y) ** 2))
+def _epoch_collate(collate, epoch: int):
+    """A collate with per-epoch randomness (MLM masks) is re-seeded each epoch."""
+    return collate.for_epoch(epoch) if hasattr(collate, "for_epoch") else collate
 
 
-def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callable, cfg: TrainConfig,
+def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callable, cfg: Training,
         checkpoint_dir: Path, device: torch.device | None = None, fingerprint: str = "") -> FitResult:
-    """Train with MSE until valid loss stops improving; resume from `checkpoint_dir` if a
-    previous run with the same `fingerprint` (model spec and data) was killed. Leaves the
-    best-on-valid weights in `model`."""
+    """Train until the validation loss stops improving (or for cfg.epochs); resume from
+    `checkpoint_dir` if a previous run with the same `fingerprint` (spec and data) was killed.
+    Leaves the best-on-valid weights in `model` (the last ones when there is nothing to validate)."""
     device = device or pick_device()
     checkpoint_path = Path(checkpoint_dir) / CHECKPOINT
     lengths = [item_length(item) for item in train_items]
@@ -189,17 +179,19 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
         log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
     else:
         torch.manual_seed(cfg.seed)  # dropout masks; batch order has its own per-epoch seed
+    valid_collate = _epoch_collate(collate, 0)
 
     while state["epoch"] < cfg.epochs and state["bad_epochs"] < cfg.patience:
         epoch = state["epoch"] + 1
+        train_collate = _epoch_collate(collate, epoch)
         model.train()
-        started, tokens, loss_sum = time.perf_counter(), 0, 0.0
-        batches = batch_order(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
-        for index in batches:
-            batch = _to(collate([train_items[i] for i in index]), device)
-            y = batch.pop("y")
+        started, tokens, loss_sum, seen = time.perf_counter(), 0, 0.0, 0
+        for index in batch_order(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch])):
+            batch = _to(train_collate([train_items[i] for i in index]), device)
             with autocast(device):
-                loss = regression_loss(model(**batch).float(), y, cfg.aux_weight)
+                _, loss = model(**batch)
+            if not torch.isfinite(loss):
+                continue  # e.g. an MLM batch with no token to predict
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
@@ -210,23 +202,23 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
             if ema is not None:
                 ema.update_parameters(model)
             tokens += _count_tokens(batch)
-            loss_sum += float(loss.detach()) * len(index)
+            loss_sum, seen = loss_sum + float(loss.detach()) * len(index), seen + len(index)
         seconds = time.perf_counter() - started
         if ema is not None:
             refresh_batch_norm(evaluated, train_items, collate, cfg.batch_size * 4, device)
-        valid_loss = _valid_loss(evaluated, valid_items, collate, cfg.batch_size * 4, device)
+        valid_loss = validation_loss(evaluated, valid_items, valid_collate, cfg.batch_size * 4, device)
         state["train_seconds"] += seconds
         state["train_tokens"] += tokens
-        record = {"epoch": epoch, "train_loss": loss_sum / len(train_items), "valid_loss": valid_loss,
-                  "seconds": round(seconds, 2), "tokens_per_second": round(tokens / seconds, 1)}
+        record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "valid_loss": valid_loss,
+                  "seconds": round(seconds, 2), "tokens_per_second": round(tokens / max(seconds, 1e-9), 1)}
         state["history"].append(record)
-        if valid_loss < state["best_loss"]:
+        if valid_loss < state["best_loss"] or math.isnan(valid_loss):
             state.update(best_loss=valid_loss, best_epoch=epoch, bad_epochs=0,
                          best_weights=copy.deepcopy(evaluated.state_dict()))
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        log.info("epoch %d: train loss %.4f, valid mse %.4f, %.1f s, %.0f tokens/s%s", epoch, record["train_loss"],
+        log.info("epoch %d: train loss %.4f, valid loss %.4f, %.1f s, %.0f tokens/s%s", epoch, record["train_loss"],
                  valid_loss, seconds, record["tokens_per_second"], " (best)" if state["best_epoch"] == epoch else "")
         save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),

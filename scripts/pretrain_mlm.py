@@ -7,10 +7,12 @@ import torch
 from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv
 from decaylm.logs import setup_logging
+from decaylm.model_specs import parse_pretraining_spec
 from decaylm.models.mlm import pretrain
 
 with one_line_errors(snakemake.log[0]):
     setup_logging(snakemake.log[0])
     torch.set_num_threads(snakemake.threads)
-    pretrain(read_tsv(snakemake.input.split), snakemake.params.spec, str(Path(snakemake.input.tokenizer).parent),
-             str(Path(snakemake.output[0]).parent), snakemake.params.seed)
+    spec = parse_pretraining_spec(snakemake.wildcards.pretraining, snakemake.params.spec, snakemake.params.seed)
+    pretrain(read_tsv(snakemake.input.split), spec, str(Path(snakemake.input.tokenizer).parent),
+             str(Path(snakemake.output[0]).parent))

@@ -11,61 +11,36 @@ regression head, trained with MSE by the shared loop in decaylm.training. Two op
 - `pretrained_dir` (the spec's `init_from`, resolved by the pipeline): the encoder starts from
   an MLM checkpoint written by decaylm.models.mlm; the architecture then comes from it.
 
-The best-on-valid model is saved with `save_pretrained` in `{out_dir}/model/` together with
-the tokenizer; `load_regressor(path)` loads it back.
+The best-on-valid model is saved with `save_pretrained` in `{out_dir}/weights/`, the tokenizer
+is copied to `{out_dir}/tokenizer/`, and model.json names both (decaylm.models.artifact).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from transformers import BertConfig, BertModel, BertPreTrainedModel
+from transformers.utils import logging as transformers_logging
 
 from decaylm.auxiliary import load_auxiliary_targets, part_rows
+from decaylm.batching import TokenBatches, encode, targets, token_items
 from decaylm.errors import InputError
 from decaylm.io import write_json
-from decaylm.models.common import parts, run_fingerprint
-from decaylm.models.cpu import attention_implementation, use_bf16, use_bit_dropout
-from decaylm.training import TrainConfig, fit, predict
+from decaylm.model_specs import BertArchitecture, Encoder, ModelSpec
+from decaylm.models.artifact import TrainedModel, atomic_directory, copy_tree_atomically, write_model_json
+from decaylm.models.common import parts, run_fingerprint, training_length
+from decaylm.models.cpu import attention_implementation, encoder_autocast, use_bf16, use_bit_dropout
+from decaylm.tokenization import load_tokenizer
+from decaylm.training import fit, predict, regression_loss
 
 log = logging.getLogger(__name__)
-POOLINGS = ("cls", "mean", "meanmax")
-# Spec keys that are not settings of this module: the pipeline resolves them (tokenizer -> tokenizer_dir,
-# init_from -> pretrained_dir) before calling train_and_predict.
-PIPELINE_KEYS = {"kind", "tokenizer", "init_from"}
-
-
-@dataclass
-class BertSpec:
-    layers: int = 4
-    hidden: int = 128
-    heads: int = 4
-    intermediate: int = 512
-    max_length: int = 128       # tokens per sequence with [CLS] and [SEP]; longer ones are cut
-    dropout: float = 0.1        # hidden dropout inside BERT (and in the conv stem)
-    attention_dropout: float = 0.0  # on attention probabilities: costly on the CPU (a mask per head pair) for little gain
-    head_dropout: float = 0.1   # before the regression head
-    # cls | mean | meanmax (masked mean and max, concatenated). Mean alone trained to a constant
-    # prediction on the real data (BPE, 4x128) where cls and meanmax learned: meanmax is the default.
-    pooling: str = "meanmax"
-    conv_stem: list = field(default_factory=list)  # conv kernel sizes under the transformer; [] = plain BERT
-    stem_pool: int = 1          # max-pool width after each stem conv (1 = keep the length)
-    # bf16 autocast on the CPU (on|off|auto = where the CPU has bf16 dot products; see decaylm.models.cpu).
-    # Measured on the real data: 4x128 BERT on BPE 15.9k -> 27k tokens/s, HYBRID 69k -> 99k nt/s
-    # (2 threads), valid R2 unchanged (0.320 against 0.314; 0.562 and 0.562).
-    bf16: str = "auto"
-    # dropout masks from a quarter of the random numbers (decaylm.models.cpu.BitDropout): ~10-15%
-    # faster on the CPU, the same dropout in distribution
-    bit_dropout: bool = True
-    # hours of the expression table also predicted, standardized, as extra outputs (multi-task; see
-    # decaylm.auxiliary); output 0 stays the target, the only one evaluated. [] = the target alone.
-    aux_hours: list = field(default_factory=list)
+transformers_logging.disable_progress_bar()  # a bar per saved or loaded model clutters the job logs
+WEIGHTS, TOKENIZER = "weights", "tokenizer"
 
 
 class ConvStem(nn.Module):
@@ -95,7 +70,7 @@ class BertRegressor(BertPreTrainedModel):
     """BertModel (+ optional conv stem) -> pooled hidden states -> MLP -> one number per sequence.
 
     Extra config attributes: `pooling`, `conv_stem`, `stem_pool`, `head_dropout`, `num_outputs`
-    (1 + auxiliary hours; with more than one, the output is (batch, num_outputs), column 0 the target)."""
+    (1 + auxiliary hours; column 0 is the target), `aux_weight`, `bf16` and `cpu_bf16`."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -109,17 +84,17 @@ class BertRegressor(BertPreTrainedModel):
                                   nn.Linear(config.hidden_size, getattr(config, "num_outputs", 1)))
         self.post_init()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, y: torch.Tensor | None = None):
         # bf16 matmuls on CPUs with bf16 dot products (decaylm.models.cpu); weights, optimizer and head stay fp32
-        bf16 = getattr(self.config, "cpu_bf16", False) and input_ids.device.type == "cpu"
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with encoder_autocast(getattr(self.config, "cpu_bf16", False), input_ids.device):
             if self.stem is None:
                 h = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             else:
                 x, attention_mask = self.stem(self.bert.embeddings.word_embeddings(input_ids), attention_mask)
                 h = self.bert(inputs_embeds=x, attention_mask=attention_mask).last_hidden_state
         out = self.head(pool(h.float(), attention_mask, self.config.pooling))
-        return out.squeeze(-1) if out.shape[-1] == 1 else out
+        return regression_loss(out.squeeze(-1) if out.shape[-1] == 1 else out, y,
+                               getattr(self.config, "aux_weight", 1.0), self.training)
 
 
 def pool(h: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -132,24 +107,7 @@ def pool(h: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
     return torch.cat([mean, h.masked_fill(m == 0, -1e4).amax(1)], dim=-1)
 
 
-def split_spec(spec: dict, name: str) -> tuple[BertSpec, TrainConfig]:
-    """A flat model spec -> architecture and training settings; unknown keys are refused."""
-    arch_keys = {f.name for f in fields(BertSpec)}
-    train_keys = {f.name for f in fields(TrainConfig)}
-    unknown = set(spec) - arch_keys - train_keys - PIPELINE_KEYS
-    if unknown:
-        raise InputError(f"models.{name}", f"unknown parameter(s) {sorted(unknown)}",
-                         f"use {sorted(arch_keys | train_keys | PIPELINE_KEYS)}")
-    arch = BertSpec(**{k: v for k, v in spec.items() if k in arch_keys})
-    if arch.pooling not in POOLINGS:
-        raise InputError(f"models.{name}.pooling", f"unknown pooling '{arch.pooling}'", f"use one of {list(POOLINGS)}")
-    if arch.hidden % arch.heads:
-        raise InputError(f"models.{name}.heads", f"hidden {arch.hidden} is not divisible by heads {arch.heads}",
-                         "pick heads that divide hidden")
-    return arch, TrainConfig(**{k: v for k, v in spec.items() if k in train_keys})
-
-
-def bert_config(arch: BertSpec, tokenizer) -> BertConfig:
+def bert_config(arch: Encoder, tokenizer) -> BertConfig:
     return BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=arch.hidden, num_hidden_layers=arch.layers,
                       num_attention_heads=arch.heads, intermediate_size=arch.intermediate,
                       hidden_dropout_prob=arch.dropout, attention_probs_dropout_prob=arch.attention_dropout,
@@ -157,10 +115,10 @@ def bert_config(arch: BertSpec, tokenizer) -> BertConfig:
                       pad_token_id=tokenizer.pad_token_id)
 
 
-def build_model(arch: BertSpec, tokenizer, pretrained_dir=None, spec: dict | None = None,
-                name: str = "BERT") -> BertRegressor:
+def build_model(arch: BertArchitecture, tokenizer, pretrained_dir=None, given=(), name: str = "BERT",
+                aux_weight: float = 1.0) -> BertRegressor:
     """A fresh regressor, or one whose encoder is loaded from an MLM checkpoint (its architecture wins;
-    an architecture key set explicitly in the spec that disagrees with it is an error)."""
+    an architecture key the config entry set itself (`given`) that disagrees with it is an error)."""
     if pretrained_dir is None:
         config = bert_config(arch, tokenizer)
     else:
@@ -168,8 +126,8 @@ def build_model(arch: BertSpec, tokenizer, pretrained_dir=None, spec: dict | Non
         mine = {"layers": "num_hidden_layers", "hidden": "hidden_size", "heads": "num_attention_heads",
                 "intermediate": "intermediate_size", "max_length": "max_position_embeddings"}
         for key, attr in mine.items():
-            if key in (spec or {}) and spec[key] != getattr(config, attr):
-                raise InputError(f"models.{name}.{key}", f"{spec[key]} differs from the pretrained checkpoint's "
+            if key in given and getattr(arch, key) != getattr(config, attr):
+                raise InputError(f"models.{name}.{key}", f"{getattr(arch, key)} differs from the pretrained checkpoint's "
                                  f"{getattr(config, attr)} ({pretrained_dir})", "drop the key or match the MLM spec")
         if config.vocab_size != tokenizer.vocab_size:
             raise InputError(f"models.{name}.init_from", f"checkpoint vocabulary {config.vocab_size} != tokenizer's "
@@ -178,6 +136,7 @@ def build_model(arch: BertSpec, tokenizer, pretrained_dir=None, spec: dict | Non
     config.pooling, config.conv_stem, config.stem_pool = arch.pooling, list(arch.conv_stem), arch.stem_pool
     config.head_dropout = arch.head_dropout
     config.aux_hours, config.num_outputs = list(arch.aux_hours), 1 + len(arch.aux_hours)
+    config.aux_weight = aux_weight
     config.bf16, config.cpu_bf16 = arch.bf16, use_bf16(arch.bf16)
     config._attn_implementation = attention_implementation(config.cpu_bf16)
     model = BertRegressor(config)
@@ -202,98 +161,71 @@ def load_encoder(model: BertRegressor, pretrained_dir) -> None:
     log.info("encoder initialised from %s (%d tensors)", pretrained_dir, len(encoder))
 
 
-def load_tokenizer(tokenizer_dir):
-    from decaylm.tokenization import load_tokenizer as load  # the tokenizer module of decaylm
-
-    return load(tokenizer_dir)
-
-
-def encode(tokenizer, sequences, max_length: int) -> list[np.ndarray]:
-    """Token ids per sequence, [CLS] ... [SEP], cut to max_length (keeping the final [SEP])."""
-    out = []
-    for ids in tokenizer.encode_many(list(sequences)):
-        if len(ids) > max_length:
-            ids = list(ids[: max_length - 1]) + [tokenizer.sep_token_id]
-        out.append(np.asarray(ids, dtype=np.int64))
-    return out
+def min_length(tokenizer) -> int:
+    """The shortest sequence that gives a token: k for k-mer and motif-window tokenizers."""
+    return int((tokenizer.params or {}).get("k", 1))
 
 
-def make_collate(pad_id: int):
-    def collate(items: list[dict]) -> dict:
-        length = max(len(item["input_ids"]) for item in items)
-        ids = np.full((len(items), length), pad_id, dtype=np.int64)
-        mask = np.zeros((len(items), length), dtype=np.int64)
-        for row, item in enumerate(items):
-            ids[row, : len(item["input_ids"])] = item["input_ids"]
-            mask[row, : len(item["input_ids"])] = 1
-        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
-                "y": torch.from_numpy(np.asarray([item.get("y", 0.0) for item in items], dtype=np.float32))}
-    return collate
-
-
-def items_of(frame, tokenizer, max_length: int, aux: np.ndarray | None = None) -> list[dict]:
-    """One item per row: token ids and y (with auxiliary targets, [y, *aux] as float32)."""
-    ids = encode(tokenizer, frame["sequence"], max_length)
-    if aux is None:
-        return [{"input_ids": i, "y": float(y)} for i, y in zip(ids, frame["y"])]
-    ys = np.column_stack([frame["y"].to_numpy(dtype=np.float32), aux]).astype(np.float32)
-    return [{"input_ids": i, "y": y} for i, y in zip(ids, ys)]
-
-
-def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "BERT", tokenizer_dir=None,
-                      pretrained_dir=None, expression_path=None) -> np.ndarray:
-    """Train on the split's train part (early stopping on valid), predict every row of `split` in order.
+def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=None, expression_path=None) -> None:
+    """Train on the split's train part (early stopping on valid) and save the model folder.
     `expression_path` (the normalized expression table) is read only for auxiliary hours."""
+    name, arch, train_cfg = spec.name, spec.architecture, spec.training
     if tokenizer_dir is None:
         raise InputError(f"models.{name}.tokenizer", "no tokenizer given", "name a tokenizer from `tokenizers:`")
-    if pretrained_dir is None and spec.get("init_from"):
-        if not Path(str(spec["init_from"])).is_dir():  # never train from scratch when pretraining was asked for
-            raise InputError(f"models.{name}.init_from", f"no pretrained checkpoint was given for {spec['init_from']!r}",
+    init_from = spec.links.get("init_from")
+    if pretrained_dir is None and init_from:
+        if not Path(str(init_from)).is_dir():  # never train from scratch when pretraining was asked for
+            raise InputError(f"models.{name}.init_from", f"no pretrained checkpoint was given for {init_from!r}",
                              "name an entry of `pretraining:` (the pipeline passes its checkpoint) or a directory")
-        pretrained_dir = spec["init_from"]
-    arch, train_cfg = split_spec({"seed": seed, **spec}, name)
+        pretrained_dir = init_from
     tokenizer = load_tokenizer(tokenizer_dir)
     torch.manual_seed(train_cfg.seed)
-    model = build_model(arch, tokenizer, pretrained_dir, spec, name)
+    model = build_model(arch, tokenizer, pretrained_dir, spec.given, name, train_cfg.aux_weight)
     aux = load_auxiliary_targets(expression_path, split, arch.aux_hours, f"models.{name}.aux_hours")
     data = parts(split)
-    collate = make_collate(tokenizer.pad_token_id)
     max_length = model.config.max_position_embeddings  # the spec's, or the pretrained checkpoint's
     out_dir = Path(out_dir)
-    train_items, valid_items = (items_of(data[part], tokenizer, max_length, part_rows(aux, split, part))
-                                for part in ("train", "valid"))
-    result = fit(model, train_items, valid_items, collate, train_cfg, out_dir,
-                 fingerprint=run_fingerprint(spec, split, str(seed), str(tokenizer_dir), str(pretrained_dir),
-                                             aux))
+    train_items, valid_items = (
+        token_items(encode(tokenizer, data[part]["sequence"], max_length), targets(data[part], part_rows(aux, split, part)))
+        for part in ("train", "valid"))
+    result = fit(model, train_items, valid_items, TokenBatches(tokenizer.pad_token_id), train_cfg, out_dir,
+                 fingerprint=run_fingerprint(spec.to_dict(), split, str(tokenizer_dir), str(pretrained_dir), aux))
     log.info("best epoch %d, valid mse %.4f, %.0f tokens/s", result.best_epoch, result.best_valid_loss,
              result.train_tokens_per_second)
-    save(model, tokenizer, tokenizer_dir, out_dir / "model")
+    with atomic_directory(out_dir / WEIGHTS) as tmp:
+        model.cpu().save_pretrained(tmp)
+    copy_tree_atomically(tokenizer_dir, out_dir / TOKENIZER)
     write_json({"architecture": asdict(arch), "training": asdict(train_cfg), "tokenizer_dir": str(tokenizer_dir),
                 "pretrained_dir": str(pretrained_dir) if pretrained_dir else None,
                 "parameters": sum(p.numel() for p in model.parameters()), "best_epoch": result.best_epoch,
                 "best_valid_loss": result.best_valid_loss, "history": result.history,
                 "train_tokens_per_second": result.train_tokens_per_second, "train_seconds": result.train_seconds},
                out_dir / "training.json")
-    return predict(model, items_of(split, tokenizer, max_length), collate)
+    write_model_json(out_dir, spec, training_length(split), {"weights": WEIGHTS, "tokenizer": TOKENIZER},
+                     min_length=min_length(tokenizer), max_tokens=max_length)
 
 
-def save(model: BertRegressor, tokenizer, tokenizer_dir, model_dir: Path) -> None:
-    """save_pretrained weights + config, the tokenizer as a transformers tokenizer, and a copy of the
-    decaylm tokenizer folder (for kinds whose encoding is more than the transformers tokenizer)."""
-    tmp = model_dir.with_name(model_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    if getattr(tokenizer, "hf", None) is not None:
-        tokenizer.hf.save_pretrained(tmp)
-    shutil.copytree(tokenizer_dir, tmp / "decaylm_tokenizer")
-    shutil.rmtree(model_dir, ignore_errors=True)
-    tmp.rename(model_dir)
-
-
-def load_regressor(model_dir) -> BertRegressor:
+def load_regressor(weights_dir) -> BertRegressor:
     """The saved regressor, ready for `model(input_ids=..., attention_mask=...)`; bf16 and attention
     are chosen again for this machine, as when it was trained."""
-    config = BertConfig.from_pretrained(model_dir)
+    config = BertConfig.from_pretrained(weights_dir)
     config.cpu_bf16 = use_bf16(getattr(config, "bf16", "off"))
-    return BertRegressor.from_pretrained(model_dir, config=config,
+    return BertRegressor.from_pretrained(weights_dir, config=config,
                                          attn_implementation=attention_implementation(config.cpu_bf16)).eval()
+
+
+class TrainedBert(TrainedModel):
+    def __init__(self, folder, record):
+        super().__init__(folder, record)
+        self.module = load_regressor(self.path("weights"))
+        self.tokenizer = load_tokenizer(self.path("tokenizer"))
+        self.max_tokens = self.module.config.max_position_embeddings
+        self.collate = TokenBatches(self.tokenizer.pad_token_id)
+
+    def predict(self, sequences, batch_size: int = 256) -> np.ndarray:
+        return predict(self.module, token_items(encode(self.tokenizer, sequences, self.max_tokens)), self.collate,
+                       batch_size)
+
+
+def load(folder, record) -> TrainedBert:
+    return TrainedBert(folder, record)

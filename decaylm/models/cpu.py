@@ -58,3 +58,9 @@ def use_bit_dropout(model: nn.Module) -> nn.Module:
             if type(child) is nn.Dropout:
                 setattr(module, name, BitDropout(child.p, child.inplace))
     return model
+
+
+def encoder_autocast(cpu_bf16: bool, device: torch.device):
+    """bf16 autocast for a transformer encoder on a CPU with bf16 dot products (`cpu_bf16`); on a
+    GPU the training loop autocasts (decaylm.training.autocast), so this is a no-op there."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16 and device.type == "cpu")

@@ -1,4 +1,6 @@
-"""One model job: read the split, train, write predictions and a run record (or why it did not run)."""
+"""One model job: read the split, train, save the model folder, and write the predictions that
+the saved model gives (so `load_model(folder).predict` reproduces them) and a run record (or
+why the model did not run)."""
 
 from __future__ import annotations
 
@@ -8,38 +10,42 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
-from decaylm.io import read_tsv, write_json
-from decaylm.models.common import ModelUnavailable, write_predictions
+from decaylm.io import read_tsv, write_json, write_tsv
+from decaylm.model_specs import parse_model_spec
+from decaylm.models.artifact import LOADERS, MODEL_FILE, load_model
+from decaylm.models.common import ModelUnavailable
 from decaylm.provenance import provenance
 
 log = logging.getLogger(__name__)
 
-# kind -> module with train_and_predict(split, spec, out_dir, seed, name, **inputs)
-MODULES = {
-    "kmer_ridge": "decaylm.models.kmer_ridge",
-    "cnn": "decaylm.models.cnn",
-    "bert": "decaylm.models.bert",
-    "pretrained": "decaylm.models.pretrained",
-}
+
+def predictions_frame(split: pd.DataFrame, y_pred: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"id": split["id"], "split": split["split"], "y_true": split["y"],
+                         "y_pred": np.asarray(y_pred, dtype=float)})
 
 
 def run_model_job(name: str, spec: dict, split_path, predictions_path, run_path, seed: int,
                   threads: int = 1, repo: str = ".", **inputs) -> None:
-    """`inputs` are paths the job was given: tokenizer_dir, pretrained_dir."""
+    """`inputs` are paths the job was given: tokenizer_dir, pretrained_dir, expression_path."""
     torch.set_num_threads(max(1, threads))
+    parsed = parse_model_spec(name, spec, seed)
     split = read_tsv(split_path)
     out_dir = Path(predictions_path).parent
-    module = importlib.import_module(MODULES[spec["kind"]])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MODEL_FILE).unlink(missing_ok=True)  # until this job ends, the folder holds no finished model
+    module = importlib.import_module(LOADERS[parsed.kind])
     record = provenance({"model": name, "spec": spec, **{k: str(v) for k, v in inputs.items()}}, seed, repo)
     started = time.perf_counter()
     try:
-        y_pred = module.train_and_predict(split, spec, str(out_dir), seed, name, **inputs)
+        module.train(split, parsed, out_dir, **inputs)
         record.update(status="ok", train_seconds=round(time.perf_counter() - started, 1))
+        y_pred = load_model(out_dir).predict(split["sequence"].tolist())
     except ModelUnavailable as reason:
         log.warning("%s not run: %s", name, reason)
         y_pred = np.full(len(split), np.nan)
         record.update(status="not_run", reason=str(reason))
-    write_predictions(split, y_pred, predictions_path)
+    write_tsv(predictions_frame(split, y_pred), predictions_path, float_format="%.8g")
     write_json(record, run_path)

@@ -18,11 +18,14 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
+from decaylm.errors import InputError
 from decaylm.io import atomic_path
-from decaylm.models.common import parts, spec_value
+from decaylm.model_specs import ModelSpec
+from decaylm.models.artifact import TrainedModel, write_model_json
+from decaylm.models.common import parts, training_length
 
 log = logging.getLogger(__name__)
-DEFAULT_ALPHAS = [float(a) for a in np.logspace(-1, 4, 11)]
+WEIGHTS = "model.pkl"
 
 
 def build(k_max: int, alphas, folds) -> object:
@@ -33,16 +36,32 @@ def build(k_max: int, alphas, folds) -> object:
     )
 
 
-def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "KMER_RIDGE") -> np.ndarray:
-    k_max = spec_value(spec, "k_max", 6, name)
-    alphas = spec_value(spec, "alphas", DEFAULT_ALPHAS, name)
-    n_folds = spec_value(spec, "cv_folds", 5, name)
-    train = parts(split)["train"]
-    folds = list(GroupKFold(n_splits=n_folds).split(train, groups=train["group"]))
-    model = build(k_max, alphas, folds)
-    model.fit(train["sequence"], train["y"])
-    log.info("k-mers 1..%d: %d features; alpha chosen by grouped %d-fold CV on train: %g", k_max,
-             len(model[0].vocabulary_), n_folds, model[-1].alpha_)
-    with atomic_path(f"{out_dir}/model.pkl") as tmp, open(tmp, "wb") as handle:
+def train(split, spec: ModelSpec, out_dir) -> None:
+    arch = spec.architecture
+    train_part = parts(split)["train"]
+    n_groups = train_part["group"].nunique()
+    if n_groups < arch.cv_folds:
+        raise InputError(f"models.{spec.name}.cv_folds", f"{arch.cv_folds} folds but only {n_groups} overlap groups "
+                         "in the training split", "lower cv_folds")
+    folds = list(GroupKFold(n_splits=arch.cv_folds).split(train_part, groups=train_part["group"]))
+    model = build(arch.k_max, arch.alphas, folds)
+    model.fit(train_part["sequence"], train_part["y"])
+    log.info("k-mers 1..%d: %d features; alpha chosen by grouped %d-fold CV on train: %g", arch.k_max,
+             len(model[0].vocabulary_), arch.cv_folds, model[-1].alpha_)
+    with atomic_path(f"{out_dir}/{WEIGHTS}") as tmp, open(tmp, "wb") as handle:
         pickle.dump(model, handle)
-    return model.predict(split["sequence"])
+    write_model_json(out_dir, spec, training_length(split), {"weights": WEIGHTS}, alpha=float(model[-1].alpha_))
+
+
+class KmerRidge(TrainedModel):
+    def __init__(self, folder, record):
+        super().__init__(folder, record)
+        with open(self.path("weights"), "rb") as handle:
+            self.pipeline = pickle.load(handle)
+
+    def predict(self, sequences, batch_size: int = 256) -> np.ndarray:
+        return self.pipeline.predict(list(sequences)).astype(np.float32)
+
+
+def load(folder, record) -> KmerRidge:
+    return KmerRidge(folder, record)

@@ -6,76 +6,58 @@ test sequences never enter, and an extra sequence that shares a `min_overlap`-nt
 with one of them is dropped, as the overlap split would have kept it with them. Long extra
 sequences are cut into windows of the reporters' length.
 
-Masking is BERT's (15% of real tokens; of those 80% [MASK], 10% a random token, 10% kept),
-drawn from a generator seeded per epoch, so a run and its resumed twin mask alike. A small
-seeded part of the training sequences (`holdout_fraction`) is left out of the updates and
-scored each epoch (fixed masks), which shows whether the language model still learns.
+Masking is BERT's (decaylm.batching.MaskedTokenBatches), seeded per epoch. A small seeded part
+of the training sequences (`holdout_fraction`) is left out of the updates and scored each epoch
+(fixed masks): it shows whether the language model still learns, and it is the validation loss
+of the shared training loop (decaylm.training.fit: device, autocast, schedule, early stopping,
+checkpoint and resume are the regressors').
 
 Writes a `save_pretrained` checkpoint (config.json + model.safetensors + tokenizer files) to
-out_dir, plus mlm.json (history, tokens/s); a checkpoint after each epoch lets a killed job resume.
+out_dir, plus mlm.json (history, tokens/s).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
-from dataclasses import asdict, dataclass, field, fields
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from transformers import BertConfig, BertForMaskedLM
+from transformers import BertForMaskedLM
 
+from decaylm.batching import MaskedTokenBatches, encode, token_items
 from decaylm.errors import InputError
-from decaylm.io import atomic_path, write_json
-from decaylm.models.bert import encode, load_tokenizer, make_collate
-from decaylm.models.cpu import attention_implementation, use_bf16, use_bit_dropout
+from decaylm.io import write_json
+from decaylm.model_specs import ModelSpec
+from decaylm.models.bert import bert_config
 from decaylm.models.common import parts, run_fingerprint
+from decaylm.models.cpu import attention_implementation, encoder_autocast, use_bf16, use_bit_dropout
 from decaylm.sequences import normalize_sequence
-from decaylm.training import batch_order
+from decaylm.tokenization import load_tokenizer
+from decaylm.training import CHECKPOINT, fit
 
 log = logging.getLogger(__name__)
-CHECKPOINT = "last_epoch.pt"
-PIPELINE_KEYS = {"kind", "tokenizer"}
 
 
-@dataclass
-class MLMSpec:
-    layers: int = 4
-    hidden: int = 128
-    heads: int = 4
-    intermediate: int = 512
-    max_length: int = 128
-    dropout: float = 0.1
-    attention_dropout: float = 0.0
-    mask_prob: float = 0.15
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.05
-    grad_clip: float = 1.0
-    holdout_fraction: float = 0.05
-    extra_sequences: list = field(default_factory=list)  # FASTA or id<TAB>sequence files of unlabeled sequences
-    min_overlap: int = 30       # an extra sequence sharing this many nt with valid/test is dropped
-    bf16: str = "auto"  # see BertSpec.bf16
-    bit_dropout: bool = True  # see BertSpec.bit_dropout
-    seed: int = 0
+class MaskedLanguageModel(nn.Module):
+    """transformers' BertForMaskedLM under the loop's contract: (logits, cross-entropy on `labels`)."""
 
+    def __init__(self, config, cpu_bf16: bool):
+        super().__init__()
+        self.lm = BertForMaskedLM(config)
+        self.cpu_bf16 = cpu_bf16
 
-def split_spec(spec: dict, name: str = "mlm") -> MLMSpec:
-    keys = {f.name for f in fields(MLMSpec)}
-    unknown = set(spec) - keys - PIPELINE_KEYS
-    if unknown:
-        raise InputError(f"models.{name}", f"unknown parameter(s) {sorted(unknown)}", f"use {sorted(keys)}")
-    cfg = MLMSpec(**{k: v for k, v in spec.items() if k in keys})
-    if not 0 < cfg.mask_prob < 1:
-        raise InputError(f"models.{name}.mask_prob", f"{cfg.mask_prob} is not in (0, 1)", "BERT uses 0.15")
-    if isinstance(cfg.extra_sequences, str):
-        cfg.extra_sequences = [cfg.extra_sequences]
-    return cfg
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None):
+        with encoder_autocast(self.cpu_bf16, input_ids.device):
+            logits = self.lm(input_ids=input_ids, attention_mask=attention_mask).logits
+        if labels is None:
+            return logits, None
+        loss = nn.functional.cross_entropy(logits.float().view(-1, logits.shape[-1]), labels.view(-1),
+                                           ignore_index=-100)
+        return logits, loss
 
 
 def read_sequences(path) -> list[str]:
@@ -119,60 +101,10 @@ def extra_windows(paths, window: int, held_out: list[str], min_overlap: int) -> 
     return kept
 
 
-def mask_tokens(ids: torch.Tensor, attention: torch.Tensor, tokenizer, prob: float,
-                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT masking of the non-special tokens: (inputs, labels with -100 where not scored)."""
-    special = torch.zeros_like(ids, dtype=torch.bool)
-    for token in (tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id):
-        special |= ids == token
-    special |= attention == 0
-    chosen = (torch.rand(ids.shape, generator=generator) < prob) & ~special
-    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
-    roll = torch.rand(ids.shape, generator=generator)
-    random_ids = torch.randint(0, tokenizer.vocab_size, ids.shape, generator=generator)
-    inputs = ids.clone()
-    inputs[chosen & (roll < 0.8)] = tokenizer.mask_token_id
-    swap = chosen & (roll >= 0.8) & (roll < 0.9)
-    inputs[swap] = random_ids[swap]
-    return inputs, labels
-
-
-def model_config(cfg: MLMSpec, tokenizer, bf16: bool) -> BertConfig:
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
-                        num_attention_heads=cfg.heads, intermediate_size=cfg.intermediate,
-                        hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.attention_dropout,
-                        max_position_embeddings=cfg.max_length, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id)
-    config._attn_implementation = attention_implementation(bf16)
-    return config
-
-
-def mlm_loss(model, batch: dict, tokenizer, prob: float, generator, bf16: bool) -> tuple[torch.Tensor, int]:
-    inputs, labels = mask_tokens(batch["input_ids"], batch["attention_mask"], tokenizer, prob, generator)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = model(input_ids=inputs, attention_mask=batch["attention_mask"]).logits
-    scored = int((labels != -100).sum())
-    loss = nn.functional.cross_entropy(logits.float().view(-1, logits.shape[-1]), labels.view(-1), ignore_index=-100)
-    return loss, scored
-
-
-@torch.no_grad()
-def heldout_loss(model, items, collate, tokenizer, cfg: MLMSpec, bf16: bool) -> float:
-    if not items:
-        return float("nan")
-    model.eval()
-    generator = torch.Generator().manual_seed(cfg.seed)  # the same masks every epoch
-    total, count = 0.0, 0
-    for start in range(0, len(items), 256):
-        loss, scored = mlm_loss(model, collate(items[start:start + 256]), tokenizer, cfg.mask_prob, generator, bf16)
-        if scored:
-            total, count = total + float(loss) * scored, count + scored
-    model.train()
-    return total / max(count, 1)
-
-
-def pretrain(split, spec: dict, tokenizer_dir, out_dir, seed: int) -> None:
-    """MLM-pretrain a BERT encoder on the split's training sequences (+ extra_sequences) into out_dir."""
-    cfg = split_spec({"seed": seed, **spec})
+def pretrain(split, spec: ModelSpec, tokenizer_dir, out_dir) -> None:
+    """MLM-pretrain a BERT encoder on the split's training sequences (+ extra_sequences) into out_dir.
+    `spec`: a parsed `pretraining` entry (decaylm.model_specs.parse_pretraining_spec)."""
+    cfg, train_cfg = spec.architecture, spec.training
     out_dir = Path(out_dir)
     tokenizer = load_tokenizer(tokenizer_dir)
     data = parts(split)
@@ -181,74 +113,29 @@ def pretrain(split, spec: dict, tokenizer_dir, out_dir, seed: int) -> None:
     if cfg.extra_sequences:
         window = int(np.median([len(s) for s in sequences])) if sequences else 110
         sequences += extra_windows(cfg.extra_sequences, window, held_out, cfg.min_overlap)
-    rng = np.random.default_rng(cfg.seed)
-    order = rng.permutation(len(sequences))
+    order = np.random.default_rng(spec.seed).permutation(len(sequences))
     n_holdout = int(round(cfg.holdout_fraction * len(sequences)))
     ids = encode(tokenizer, sequences, cfg.max_length)
-    train_items = [{"input_ids": ids[i]} for i in order[n_holdout:]]
-    holdout_items = [{"input_ids": ids[i]} for i in order[:n_holdout]]
-    collate = make_collate(tokenizer.pad_token_id)
+    train_items = token_items([ids[i] for i in order[n_holdout:]])
+    holdout_items = token_items([ids[i] for i in order[:n_holdout]])
     bf16 = use_bf16(cfg.bf16)
-
-    torch.manual_seed(cfg.seed)
-    model = BertForMaskedLM(model_config(cfg, tokenizer, bf16))
+    config = bert_config(cfg, tokenizer)
+    config._attn_implementation = attention_implementation(bf16)
+    torch.manual_seed(spec.seed)
+    model = MaskedLanguageModel(config, bf16)
     if cfg.bit_dropout:
         use_bit_dropout(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(train_items) / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs
-    warmup = max(1, int(cfg.warmup_fraction * total))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
-    state = {"epoch": 0, "history": [], "train_seconds": 0.0, "train_tokens": 0}
-    fingerprint = run_fingerprint(spec, split, str(seed), str(tokenizer_dir))
-    checkpoint = out_dir / CHECKPOINT
-    saved = torch.load(checkpoint, weights_only=False) if checkpoint.exists() else None
-    if saved is not None and saved["fingerprint"] == fingerprint:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        torch.set_rng_state(saved["torch_rng"])
-        state = saved["state"]
-        log.info("resumed MLM from %s after epoch %d", checkpoint, state["epoch"])
-
-    model.train()
-    lengths = [len(item["input_ids"]) for item in train_items]
-    while state["epoch"] < cfg.epochs:
-        epoch = state["epoch"] + 1
-        generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        started, tokens, loss_sum, scored_sum = time.perf_counter(), 0, 0.0, 0
-        for index in batch_order(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch])):
-            batch = collate([train_items[i] for i in index])
-            loss, scored = mlm_loss(model, batch, tokenizer, cfg.mask_prob, generator, bf16)
-            if scored == 0:
-                continue  # e.g. a batch of [CLS][SEP]-only sequences: nothing to predict
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            schedule.step()
-            tokens += int(batch["attention_mask"].sum())
-            loss_sum, scored_sum = loss_sum + loss.item() * scored, scored_sum + scored
-        seconds = time.perf_counter() - started
-        record = {"epoch": epoch, "train_loss": loss_sum / max(scored_sum, 1),
-                  "heldout_loss": heldout_loss(model, holdout_items, collate, tokenizer, cfg, bf16),
-                  "seconds": round(seconds, 2), "tokens_per_second": round(tokens / max(seconds, 1e-9), 1)}
-        state["history"].append(record)
-        state["epoch"], state["train_seconds"], state["train_tokens"] = (
-            epoch, state["train_seconds"] + seconds, state["train_tokens"] + tokens)
-        log.info("MLM epoch %d: train loss %.4f, held-out loss %.4f, %.1f s, %.0f tokens/s", epoch,
-                 record["train_loss"], record["heldout_loss"], seconds, record["tokens_per_second"])
-        with atomic_path(checkpoint) as tmp:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(), "state": state,
-                        "fingerprint": fingerprint}, tmp)
-
-    model.save_pretrained(out_dir)
-    if getattr(tokenizer, "hf", None) is not None:
-        tokenizer.hf.save_pretrained(out_dir)
-    write_json({"spec": asdict(cfg), "tokenizer_dir": str(tokenizer_dir), "sequences": len(sequences),
-                "history": state["history"], "train_seconds": state["train_seconds"],
-                "train_tokens_per_second": state["train_tokens"] / max(state["train_seconds"], 1e-9)},
-               out_dir / "mlm.json")
-    checkpoint.unlink(missing_ok=True)  # the finished model is saved; the resume state is no longer needed
+    result = fit(model, train_items, holdout_items, MaskedTokenBatches(tokenizer, cfg.mask_prob, spec.seed), train_cfg,
+                 out_dir, fingerprint=run_fingerprint(spec.to_dict(), split, str(tokenizer_dir)))
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".saving.") as tmp:
+        tmp = Path(tmp)
+        model.lm.cpu().save_pretrained(tmp)
+        if getattr(tokenizer, "hf", None) is not None:
+            tokenizer.hf.save_pretrained(tmp)
+        for path in sorted(tmp.iterdir(), key=lambda p: p.name == "config.json"):  # config.json (the output) last
+            os.replace(path, out_dir / path.name)
+    history = [{**epoch, "heldout_loss": epoch["valid_loss"]} for epoch in result.history]
+    write_json({"spec": spec.to_dict(), "tokenizer_dir": str(tokenizer_dir), "sequences": len(sequences),
+                "best_epoch": result.best_epoch, "history": history, "train_seconds": result.train_seconds,
+                "train_tokens_per_second": result.train_tokens_per_second}, out_dir / "mlm.json")
+    (out_dir / CHECKPOINT).unlink(missing_ok=True)  # the finished model is saved; the resume state is no longer needed

@@ -20,7 +20,8 @@ tried first, HF_HUB_OFFLINE=1 stops there, and otherwise the hub's endpoint is p
 short timeout before transformers (which retries for about 30 s) is asked.
 
 Regression head: attention-mask mean of the last hidden states, dropout, linear. Training is
-the shared loop (decaylm.training.fit).
+the shared loop (decaylm.training.fit). The model folder holds the fine-tuned encoder with its
+tokenizer (`encoder/`, save_pretrained, remote code included) and the head (`head.safetensors`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import os
 import socket
 import sys
 import types
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -39,24 +40,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from safetensors.torch import load_file, save_file
+
+from decaylm.batching import TokenBatches, targets, token_items
 from decaylm.errors import InputError
-from decaylm.io import write_json
-from decaylm.models.bert import make_collate  # the same padding and mask
-from decaylm.models.common import ModelUnavailable, parts, run_fingerprint
-from decaylm.training import TrainConfig, fit, predict
+from decaylm.io import atomic_path, write_json
+from decaylm.model_specs import Finetune, ModelSpec
+from decaylm.models.artifact import TrainedModel, atomic_directory, write_model_json
+from decaylm.models.common import ModelUnavailable, parts, run_fingerprint, training_length
+from decaylm.training import fit, predict, regression_loss
 
 log = logging.getLogger(__name__)
-DEFAULT_CHECKPOINT = "zhihan1996/DNABERT-2-117M"
-
-
-@dataclass
-class FinetuneSpec:
-    checkpoint: str = DEFAULT_CHECKPOINT  # hub id or local directory
-    revision: str = ""                    # hub revision (commit) to pin; "" = the default branch
-    max_length: int = 64                  # tokens with specials; DNABERT-2's BPE gives ~25 per 110 nt
-    head_dropout: float = 0.1
-    freeze_encoder: bool = False          # train only the head: a cheap probe on a CPU
-    probe_timeout: float = 3.0            # seconds to wait for the hub before calling it unreachable
+DEFAULT_CHECKPOINT = Finetune.checkpoint
+ENCODER, HEAD = "encoder", "head.safetensors"
 
 
 class Regressor(nn.Module):
@@ -67,24 +63,13 @@ class Regressor(nn.Module):
         self.encoder = encoder
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, 1))
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, y: torch.Tensor | None = None):
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
         h = out[0] if isinstance(out, (tuple, list)) else out.last_hidden_state  # remote code returns tuples
         if isinstance(h, (tuple, list)):
             h = h[-1]
         m = attention_mask[..., None].to(h.dtype)
-        return self.head((h * m).sum(1) / m.sum(1).clamp(min=1)).squeeze(-1)
-
-
-def split_spec(spec: dict, name: str) -> tuple[FinetuneSpec, TrainConfig]:
-    own, train_keys = {f.name for f in fields(FinetuneSpec)}, {f.name for f in fields(TrainConfig)}
-    unknown = set(spec) - own - train_keys - {"kind", "tokenizer"}
-    if unknown:
-        raise InputError(f"models.{name}", f"unknown parameter(s) {sorted(unknown)}", f"use {sorted(own | train_keys)}")
-    # fine-tuning defaults: a small learning rate and few epochs
-    train = {"lr": 3e-5, "epochs": 5, "patience": 2, "batch_size": 32, "warmup_fraction": 0.1}
-    train.update({k: v for k, v in spec.items() if k in train_keys})
-    return FinetuneSpec(**{k: v for k, v in spec.items() if k in own}), TrainConfig(**train)
+        return regression_loss(self.head((h * m).sum(1) / m.sum(1).clamp(min=1)).squeeze(-1), y, 1.0, self.training)
 
 
 def offline() -> bool:
@@ -188,37 +173,56 @@ def load_pretrained(checkpoint: str, revision: str = "", probe_timeout: float = 
     return tokenizer, encoder, int(hidden)
 
 
-def items_of(frame, tokenizer, max_length: int) -> list[dict]:
-    encoded = tokenizer(list(frame["sequence"]), truncation=True, max_length=max_length,
-                        return_attention_mask=False, return_token_type_ids=False)["input_ids"]
-    return [{"input_ids": np.asarray(ids, dtype=np.int64), "y": float(y)} for ids, y in zip(encoded, frame["y"])]
+def encode(tokenizer, sequences, max_length: int) -> list:
+    return tokenizer(list(sequences), truncation=True, max_length=max_length, return_attention_mask=False,
+                     return_token_type_ids=False)["input_ids"]
 
 
-def train_and_predict(split, spec: dict, out_dir, seed: int, name: str = "DNABERT2") -> np.ndarray:
-    """Fine-tune the checkpoint on the train part (early stopping on valid); predict every row of split."""
-    own, train_cfg = split_spec({"seed": seed, **spec}, name)
-    tokenizer, encoder, hidden = load_pretrained(own.checkpoint, own.revision, own.probe_timeout, name)
+def train(split, spec: ModelSpec, out_dir) -> None:
+    """Fine-tune the checkpoint on the train part (early stopping on valid) and save the model folder."""
+    own, train_cfg = spec.architecture, spec.training
+    tokenizer, encoder, hidden = load_pretrained(own.checkpoint, own.revision, own.probe_timeout, spec.name)
     torch.manual_seed(train_cfg.seed)
     model = Regressor(encoder, hidden, own.head_dropout)
     if own.freeze_encoder:
         model.encoder.requires_grad_(False)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    collate = make_collate(pad_id)
+    collate = TokenBatches(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
     data = parts(split)
     out_dir = Path(out_dir)
-    result = fit(model, items_of(data["train"], tokenizer, own.max_length),
-                 items_of(data["valid"], tokenizer, own.max_length), collate, train_cfg, out_dir,
-                 fingerprint=run_fingerprint(spec, split, str(seed)))
+    train_items, valid_items = (token_items(encode(tokenizer, data[part]["sequence"], own.max_length),
+                                            targets(data[part])) for part in ("train", "valid"))
+    result = fit(model, train_items, valid_items, collate, train_cfg, out_dir,
+                 fingerprint=run_fingerprint(spec.to_dict(), split))
     log.info("best epoch %d, valid mse %.4f, %.0f tokens/s", result.best_epoch, result.best_valid_loss,
              result.train_tokens_per_second)
-    model_dir = out_dir / "model"
-    encoder.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    from safetensors.torch import save_file
-
-    save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, str(model_dir / "regression_head.safetensors"))
+    model.cpu()
+    with atomic_directory(out_dir / ENCODER) as tmp:
+        encoder.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    with atomic_path(out_dir / HEAD) as tmp:
+        save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, str(tmp))
     write_json({"spec": asdict(own), "training": asdict(train_cfg), "best_epoch": result.best_epoch,
                 "best_valid_loss": result.best_valid_loss, "history": result.history,
                 "train_tokens_per_second": result.train_tokens_per_second, "train_seconds": result.train_seconds},
                out_dir / "training.json")
-    return predict(model, items_of(split, tokenizer, own.max_length), collate, batch_size=128)
+    write_model_json(out_dir, spec, training_length(split), {"weights": ENCODER, "head": HEAD})
+
+
+class TrainedPretrained(TrainedModel):
+    def __init__(self, folder, record):
+        super().__init__(folder, record)
+        own = Finetune(**record["spec"]["architecture"])
+        self.tokenizer, encoder, hidden = load_pretrained(str(self.path("weights")), name=self.name)
+        self.module = Regressor(encoder, hidden, own.head_dropout)
+        self.module.head.load_state_dict(load_file(str(self.path("head"))))
+        self.module.eval()
+        self.max_length = own.max_length
+        self.collate = TokenBatches(self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0)
+
+    def predict(self, sequences, batch_size: int = 128) -> np.ndarray:
+        return predict(self.module, token_items(encode(self.tokenizer, sequences, self.max_length)), self.collate,
+                       batch_size)
+
+
+def load(folder, record) -> TrainedPretrained:
+    return TrainedPretrained(folder, record)

@@ -1,0 +1,251 @@
+"""Model and pretraining config entries: one spec per kind, built from shared parts.
+
+Kept free of torch (like decaylm.tokenizer_specs) so that the workflow checks every `models`
+and `pretraining` entry at start-up, before any job runs: a misspelt or mistyped key stops
+with one line that names `models.NAME.KEY` (or `pretraining.NAME.KEY`) and the known keys.
+The training jobs parse their entry with the same functions, so the check and the job can
+never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from decaylm.errors import InputError
+
+
+# ------------------------------------------------------------------------------------------
+# Shared parts
+
+
+@dataclass
+class Training:
+    """The shared training loop's settings (decaylm.training.fit)."""
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    patience: int = 3             # early stopping: epochs without a better valid loss
+    warmup_fraction: float = 0.05
+    grad_clip: float = 1.0
+    seed: int = 0
+    # > 0: validate, keep and save an exponential moving average of the weights (decay per step)
+    ema_decay: float = 0.0
+    # weight of the auxiliary outputs' mean MSE (models with aux_hours; column 0 is the target)
+    aux_weight: float = 1.0
+
+
+@dataclass
+class Encoder:
+    """A BERT encoder (transformers' BertModel), shared by the regressors and MLM pretraining."""
+    layers: int = 4
+    hidden: int = 128
+    heads: int = 4
+    intermediate: int = 512
+    max_length: int = 128         # tokens per sequence with [CLS] and [SEP]; longer ones are cut
+    dropout: float = 0.1          # hidden dropout inside BERT (and in the conv stem)
+    attention_dropout: float = 0.0  # on attention probabilities: costly on the CPU for little gain
+    # bf16 autocast on the CPU: on | off | auto (where the CPU has bf16 dot products; decaylm.models.cpu)
+    bf16: str = "auto"
+    bit_dropout: bool = True      # dropout masks from a quarter of the random numbers (decaylm.models.cpu)
+
+
+# ------------------------------------------------------------------------------------------
+# Architectures per kind
+
+POOLINGS = ("cls", "mean", "meanmax")
+BF16_SETTINGS = ("auto", "on", "off")
+
+
+@dataclass
+class KmerRidge:
+    k_max: int = 6
+    alphas: list = field(default_factory=lambda: [float(10 ** (x / 2)) for x in range(-2, 9)])  # 0.1 .. 1e4
+    cv_folds: int = 5
+
+
+@dataclass
+class CNNArchitecture:
+    channels: int = 128
+    kernel_sizes: list = field(default_factory=lambda: [9, 7, 5])
+    dropout: float = 0.2
+    pool: int = 2
+    aux_hours: list = field(default_factory=list)  # extra outputs: the time course (decaylm.auxiliary)
+
+
+@dataclass
+class BertArchitecture(Encoder):
+    head_dropout: float = 0.1     # before the regression head
+    # cls | mean | meanmax (masked mean and max, concatenated). Mean alone trained to a constant
+    # prediction on the real data (BPE, 4x128) where cls and meanmax learned.
+    pooling: str = "meanmax"
+    conv_stem: list = field(default_factory=list)  # conv kernel sizes under the transformer; [] = plain BERT
+    stem_pool: int = 1            # max-pool width after each stem conv (1 = keep the length)
+    aux_hours: list = field(default_factory=list)
+
+
+@dataclass
+class Finetune:
+    checkpoint: str = "zhihan1996/DNABERT-2-117M"  # hub id or local directory
+    revision: str = ""            # hub revision (commit) to pin; "" = the default branch
+    max_length: int = 64          # tokens with specials; DNABERT-2's BPE gives ~25 per 110 nt
+    head_dropout: float = 0.1
+    freeze_encoder: bool = False  # train only the head: a cheap probe on a CPU
+    probe_timeout: float = 3.0    # seconds to wait for the hub before calling it unreachable
+
+
+@dataclass
+class MaskedLM(Encoder):
+    mask_prob: float = 0.15
+    holdout_fraction: float = 0.05  # training sequences left out of the updates, scored each epoch
+    extra_sequences: list = field(default_factory=list)  # FASTA or id<TAB>sequence files of unlabeled sequences
+    min_overlap: int = 30         # an extra sequence sharing this many nt with valid/test is dropped
+
+
+@dataclass(frozen=True)
+class Kind:
+    architecture: type | None
+    trains: bool = True           # has Training settings
+    links: tuple = ()             # keys naming other config entries, resolved by the pipeline
+    training_defaults: dict = field(default_factory=dict)
+
+
+MODEL_KINDS: dict[str, Kind] = {
+    "kmer_ridge": Kind(KmerRidge, trains=False),
+    "cnn": Kind(CNNArchitecture),
+    "bert": Kind(BertArchitecture, links=("tokenizer", "init_from")),
+    # fine-tuning defaults: a small learning rate and few epochs
+    "pretrained": Kind(Finetune, links=("tokenizer",),
+                       training_defaults={"lr": 3e-5, "epochs": 5, "patience": 2, "batch_size": 32,
+                                          "warmup_fraction": 0.1}),
+    "ensemble": Kind(None, trains=False, links=("members",)),
+}
+PRETRAINING = Kind(MaskedLM, links=("tokenizer",))
+
+
+@dataclass
+class ModelSpec:
+    """A parsed `models` (or `pretraining`) entry."""
+    name: str
+    kind: str
+    architecture: object | None
+    training: Training | None
+    seed: int
+    links: dict = field(default_factory=dict)  # tokenizer, init_from, members
+    given: tuple = ()  # the keys the config entry set itself (the rest are defaults)
+
+    def to_dict(self) -> dict:
+        """Every setting with defaults filled in: what model.json records."""
+        out = {"kind": self.kind, "seed": self.seed, **self.links}
+        if self.architecture is not None:
+            out["architecture"] = dataclasses.asdict(self.architecture)
+        if self.training is not None:
+            out["training"] = dataclasses.asdict(self.training)
+        return out
+
+
+def known_keys(kind: Kind) -> list[str]:
+    keys = {"seed", *kind.links}
+    if kind.architecture is not None:
+        keys |= {f.name for f in fields(kind.architecture)}
+    if kind.trains:
+        keys |= {f.name for f in fields(Training)}
+    return sorted(keys)
+
+
+def parse_model_spec(name: str, spec, default_seed: int = 0) -> ModelSpec:
+    """Check `models.<name>` and return it with defaults filled in; one-line InputError otherwise."""
+    where = f"models.{name}"
+    if not isinstance(spec, dict) or "kind" not in spec:
+        raise InputError(where, "has no kind", f"give kind: one of {', '.join(MODEL_KINDS)}")
+    if spec["kind"] not in MODEL_KINDS:
+        raise InputError(f"{where}.kind", f"unknown kind {spec['kind']!r}", f"use one of {', '.join(MODEL_KINDS)}")
+    return _parse(where, name, spec["kind"], MODEL_KINDS[spec["kind"]],
+                  {k: v for k, v in spec.items() if k != "kind"}, default_seed)
+
+
+def parse_pretraining_spec(name: str, spec, default_seed: int = 0) -> ModelSpec:
+    """Check `pretraining.<name>` (masked-LM pretraining of a BERT encoder)."""
+    where = f"pretraining.{name}"
+    if not isinstance(spec, dict):
+        raise InputError(where, "is not a mapping", "give tokenizer: NAME and the encoder's settings")
+    return _parse(where, name, "mlm", PRETRAINING, {k: v for k, v in spec.items() if k != "kind"}, default_seed)
+
+
+def _parse(where: str, name: str, kind_name: str, kind: Kind, spec: dict, default_seed: int) -> ModelSpec:
+    known = known_keys(kind)
+    for key in spec:
+        if key not in known:
+            raise InputError(f"{where}.{key}", f"not a key of kind {kind_name}", f"known keys: {', '.join(known)}")
+    seed = _checked(f"{where}.seed", spec.get("seed", default_seed), default_seed if isinstance(default_seed, int) else 0)
+    architecture = None
+    if kind.architecture is not None:
+        architecture = _build(where, kind.architecture, spec)
+        _check_architecture(where, architecture)
+    training = None
+    if kind.trains:
+        training = _build(where, Training, {**kind.training_defaults, **spec, "seed": seed})
+        for key in ("epochs", "batch_size"):
+            if getattr(training, key) < 1:
+                raise InputError(f"{where}.{key}", f"{getattr(training, key)} is not >= 1", "give a whole number >= 1")
+    links = {key: spec[key] for key in kind.links if spec.get(key) is not None}
+    for key, value in links.items():
+        expected = list if key == "members" else str
+        if not isinstance(value, expected):
+            raise InputError(f"{where}.{key}", f"{value!r} is not a {'list of model names' if expected is list else 'name'}",
+                             "fix the config")
+    return ModelSpec(name, kind_name, architecture, training, seed, links, tuple(sorted(spec)))
+
+
+def _build(where: str, cls: type, spec: dict):
+    values = {}
+    for f in fields(cls):
+        if f.name in spec:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            values[f.name] = _checked(f"{where}.{f.name}", spec[f.name], default)
+    return cls(**values)
+
+
+def _checked(where: str, value, default):
+    """`value` if it has the type of `default` (ints pass for floats; a string for a list of strings)."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, list):
+        if isinstance(value, str):
+            value = [value]
+        ok = isinstance(value, list)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        wanted = {bool: "true or false", int: "a whole number", float: "a number", list: "a list",
+                  str: "a text value"}.get(type(default), type(default).__name__)
+        raise InputError(where, f"{value!r} is not {wanted}", f"give {wanted}")
+    return value
+
+
+def _check_architecture(where: str, arch) -> None:
+    if isinstance(arch, Encoder):
+        if arch.hidden % arch.heads:
+            raise InputError(f"{where}.heads", f"hidden {arch.hidden} is not divisible by heads {arch.heads}",
+                             "pick heads that divide hidden")
+        if str(arch.bf16).lower() not in BF16_SETTINGS + ("true", "false"):
+            raise InputError(f"{where}.bf16", f"{arch.bf16!r} is not allowed", f"use one of {list(BF16_SETTINGS)}")
+    if isinstance(arch, BertArchitecture) and arch.pooling not in POOLINGS:
+        raise InputError(f"{where}.pooling", f"unknown pooling {arch.pooling!r}", f"use one of {list(POOLINGS)}")
+    if isinstance(arch, MaskedLM) and not 0 < arch.mask_prob < 1:
+        raise InputError(f"{where}.mask_prob", f"{arch.mask_prob} is not in (0, 1)", "BERT uses 0.15")
+    for key in ("kernel_sizes", "conv_stem"):
+        sizes = getattr(arch, key, None)
+        if sizes is not None and not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in sizes):
+            raise InputError(f"{where}.{key}", f"{sizes!r} is not a list of positive whole numbers", "e.g. [9, 7, 5]")
+    if isinstance(arch, CNNArchitecture) and not arch.kernel_sizes:
+        raise InputError(f"{where}.kernel_sizes", "is empty", "give at least one kernel size, e.g. [9, 7, 5]")
+    hours = getattr(arch, "aux_hours", None)
+    if hours is not None and not all(isinstance(h, (int, float)) and not isinstance(h, bool) for h in hours):
+        raise InputError(f"{where}.aux_hours", f"{hours!r} is not a list of hours", "give a list like [0, 4, 12]")
