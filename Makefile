@@ -9,10 +9,11 @@ RESULTS ?= results
 
 .PHONY: run test setup system-deps lint dag report slurm bench clean
 
-$(BIN)/activate: requirements.txt
+$(BIN)/activate: requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(BIN)/activate
 
 setup: $(BIN)/activate
