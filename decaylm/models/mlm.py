@@ -29,13 +29,11 @@ from torch import nn
 from transformers import BertForMaskedLM
 
 from decaylm.batching import MaskedTokenBatches, encode, token_items
-from decaylm.errors import InputError
 from decaylm.io import write_json
 from decaylm.model_specs import ModelSpec
 from decaylm.models.bert import bert_config
 from decaylm.models.common import parts, run_fingerprint
 from decaylm.models.cpu import attention_implementation, encoder_autocast, use_bf16, use_bit_dropout
-from decaylm.sequences import normalize_sequence
 from decaylm.tokenization import load_tokenizer
 from decaylm.training import CHECKPOINT, fit
 
@@ -61,27 +59,11 @@ class MaskedLanguageModel(nn.Module):
 
 
 def read_sequences(path) -> list[str]:
-    """Sequences of a FASTA file (any line width) or a TSV whose second column is the sequence."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"extra_sequences: {path}", "file not found", "give a FASTA or id<TAB>sequence file")
-    lines = path.read_text().splitlines()
-    if any(line.startswith(">") for line in lines[:5]):
-        records, current = [], []
-        for line in lines:
-            if line.startswith(">"):
-                if current:
-                    records.append("".join(current))
-                current = []
-            elif line.strip():
-                current.append(line.strip())
-        if current:
-            records.append("".join(current))
-    else:
-        records = [line.split("\t")[1] for line in lines if line.count("\t") >= 1 and line.split("\t")[1].strip()]
-        if records and not set(normalize_sequence(records[0])) <= set("ACGTN"):
-            records = records[1:]  # a header line
-    return [normalize_sequence(s) for s in records]
+    """Sequences of a FASTA file or an id<TAB>sequence TSV (with or without a header), checked as
+    `decaylm predict` checks its input."""
+    from decaylm.predict import read_sequences as read
+
+    return read(path)["sequence"].tolist()
 
 
 def extra_windows(paths, window: int, held_out: list[str], min_overlap: int) -> list[str]:
