@@ -19,6 +19,7 @@ include: "rules/split.smk"
 include: "rules/tokenizers.smk"
 include: "rules/models.smk"
 include: "rules/evaluate.smk"
+include: "rules/predict.smk"
 
 
 rule all:

@@ -12,7 +12,7 @@ REPO = workflow.basedir
 sys.path.insert(0, REPO)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p))
 
-from decaylm.config import check_config, schema_error  # noqa: E402
+from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error  # noqa: E402
 from decaylm.errors import InputError  # noqa: E402
 
 
@@ -22,9 +22,31 @@ def drop_disabled(entries):
         del entries[name]
 
 
+def prune_predict(config, removed_models):
+    """predict follows the rest of the config: a model removed with `NAME: null` is not scored
+    (a name that was never configured is still an error); `NAME: null` removes a sequences or
+    variants entry; the simulator's long 3'UTRs (`simulated`) are scored only on simulated data."""
+    predict = config.get("predict")
+    if not isinstance(predict, dict):
+        return
+    if isinstance(predict.get("models"), list):
+        predict["models"] = [name for name in predict["models"] if name not in removed_models]
+    for key in ("sequences", "variants"):
+        if isinstance(predict.get(key), dict):
+            drop_disabled(predict[key])
+    sequences = predict.get("sequences")
+    source = (config.get("data") or {}).get("source", "simulated")
+    if isinstance(sequences, dict) and source != "simulated":
+        for name in [name for name, path in sequences.items() if path == SIMULATED_SEQUENCES]:
+            del sequences[name]
+
+
+REMOVED_MODELS = {name for name, spec in config["models"].items() if spec is None} \
+    if isinstance(config.get("models"), dict) else set()
 for section in ("tokenizers", "models", "pretraining"):
     if isinstance(config.get(section), dict):
         drop_disabled(config[section])
+prune_predict(config, REMOVED_MODELS)
 try:
     validate(config, "../schemas/config.schema.yaml")
 except WorkflowError as error:
@@ -44,6 +66,38 @@ SOURCE = config["data"]["source"]
 def R(*parts):
     """A path under the results root."""
     return os.path.join(RESULTS, *parts)
+
+
+# The predict stage (rules/predict.smk): which models score which files; no models, no stage.
+PREDICT = config["predict"]
+PREDICT_MODELS = PREDICT["models"] if PREDICT["sequences"] else []
+
+
+def predict_sequences_file(name):
+    """The file of predict.sequences NAME: `simulated` is the simulator's long 3'UTRs."""
+    path = PREDICT["sequences"][name]
+    return R("data", "raw", "long_utrs.fa") if path == SIMULATED_SEQUENCES else path
+
+
+def predict_elements_file(name):
+    """The planted elements of predict.sequences NAME, where known (the simulator's), to mark in its figure."""
+    return [R("data", "raw", "long_utrs_truth.tsv")] if PREDICT["sequences"][name] == SIMULATED_SEQUENCES else []
+
+
+def predict_model_inputs(wildcards):
+    """The run record of the model and, for an ensemble, of its members (their folders are loaded too)."""
+    spec = config["models"][wildcards.model]
+    return [R("models", name, "run.json") for name in [wildcards.model, *(spec.get("members") or [])]]
+
+
+def predict_outputs():
+    if not PREDICT_MODELS:
+        return []
+    return (expand(R("predict", "{model}", "{name}.{table}"), model=PREDICT_MODELS, name=sorted(PREDICT["sequences"]),
+                   table=["tsv", "summary.tsv"])
+            + expand(R("predict", "{model}", "variants_{name}.tsv"), model=PREDICT_MODELS,
+                     name=sorted(PREDICT["variants"]))
+            + expand(R("predict", "{name}_profiles.png"), name=sorted(PREDICT["sequences"])))
 
 
 def models_of_kind(*kinds):
@@ -103,7 +157,7 @@ def final_outputs():
     outputs = [R("comparison.tsv"), R("comparison.md"), R("figures", "pred_vs_measured.png"), R("provenance.json")]
     if config["tokenizers"]:
         outputs += [R("tokenizers", "stats.tsv"), R("figures", "token_counts.png")]
-    return outputs
+    return outputs + predict_outputs()
 
 
 from decaylm.download import UTRSEQ_SHA256, utrseq_url  # noqa: E402

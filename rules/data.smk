@@ -6,6 +6,8 @@ rule simulate_data:
         counts=R("data", "raw", "reporter_counts.txt"),
         sequences=R("data", "raw", "reporter_seq.txt"),
         truth=R("data", "raw", "truth.tsv"),
+        long_utrs=R("data", "raw", "long_utrs.fa"),  # long 3'UTRs with planted elements (predict stage)
+        long_truth=R("data", "raw", "long_utrs_truth.tsv"),
     params:
         sim=lambda wildcards: {
             "hours": config["data"]["hours"],
