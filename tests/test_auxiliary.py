@@ -1,11 +1,15 @@
-"""Auxiliary targets: the time course at other hours, standardized on the training rows only."""
+"""Auxiliary targets: the time course at other hours, standardized on the training rows only, given to
+the models after the target (column 0), trained on and never judged on."""
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from decaylm.auxiliary import auxiliary_targets, load_auxiliary_targets
+from decaylm.auxiliary import auxiliary_targets, load_auxiliary_targets, part_rows
+from decaylm.batching import collate_one_hot, one_hot_items, targets
 from decaylm.errors import InputError
+from decaylm.training import regression_loss
 
 
 def tables(n=50, seed=0):
@@ -44,3 +48,29 @@ def test_no_hours_need_no_table_and_hours_without_a_table_are_refused(tmp_path):
         load_auxiliary_targets(None, split, [2], "models.M.aux_hours")
     expression.to_csv(tmp_path / "expression.tsv", sep="\t", index=False)
     assert load_auxiliary_targets(tmp_path / "expression.tsv", split, [8], "k").shape == (50, 1)
+
+
+def test_targets_put_the_target_first_and_each_part_gets_its_own_rows():
+    expression, split = tables()
+    split["y"] = np.arange(50, dtype=float)
+    aux = auxiliary_targets(expression, split, [2, 8], "models.M.aux_hours")
+    valid = split[split["split"] == "valid"].reset_index(drop=True)
+    y = targets(valid, part_rows(aux, split, "valid"))
+    assert y.shape == (10, 3) and y.dtype == np.float32
+    np.testing.assert_array_equal(y[:, 0], valid["y"])
+    np.testing.assert_allclose(y[:, 1:], aux[30:40], rtol=1e-6)
+    assert targets(valid).shape == (10,) and part_rows(None, split, "valid") is None
+    batch = collate_one_hot(one_hot_items(["ACGT"] * 10, y))
+    assert torch.equal(batch["y"], torch.from_numpy(y))  # the rows reach the model's forward as they are
+
+
+def test_training_adds_the_auxiliary_loss_and_validation_judges_the_target_alone():
+    out = torch.tensor([[1.0, 0.0, 0.0], [3.0, 2.0, 2.0]])
+    y = torch.tensor([[2.0, 1.0, 1.0], [3.0, 0.0, 0.0]])
+    prediction, train_loss = regression_loss(out, y, 0.5, training=True)
+    same, valid_loss = regression_loss(out, y, 0.5, training=False)
+    assert torch.equal(prediction, torch.tensor([1.0, 3.0])) and torch.equal(same, prediction)  # column 0
+    assert float(valid_loss) == pytest.approx(0.5)  # target MSE (1 + 0) / 2
+    assert float(train_loss) == pytest.approx(0.5 + 0.5 * 2.5)  # + aux_weight * aux MSE (1 + 1 + 4 + 4) / 4
+    prediction, loss = regression_loss(out, None, 0.5, training=True)
+    assert loss is None and torch.equal(prediction, torch.tensor([1.0, 3.0]))

@@ -1,16 +1,22 @@
-"""BERT-style regressor from scratch (BERT_*, MORPH_*, HYBRID rows): learns, saves, reloads, refuses bad specs."""
+"""BERT-style regressor from scratch (BERT_*, MORPH_*, HYBRID rows): learns, saves a model folder that
+load_model reads back to the same predictions, refuses bad specs."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from decaylm import training
+from decaylm.batching import encode, token_items
 from decaylm.errors import InputError
-from decaylm.models import bert
+from decaylm.model_specs import parse_model_spec
+from decaylm.models import bert, load_model
+from decaylm.models.common import parts
 from decaylm.models.cpu import BitDropout
 from decaylm.tokenization import load_tokenizer, train_tokenizer
 
@@ -68,6 +74,52 @@ def r2(split, pred, part="test") -> float:
     return float(1 - np.sum((y - pred[where]) ** 2) / np.sum((y - y.mean()) ** 2))
 
 
+def bert_spec(name="BERT_NT", seed=0, **spec):
+    return parse_model_spec(name, {"kind": "bert", "tokenizer": "nt", **spec}, seed)
+
+
+def train_and_load(module, split, spec, out_dir, **inputs):
+    """Train through `module.train` (the job's entry point), load the folder with load_model, and check
+    that the loaded model predicts what the trained model in memory predicted (the train and valid rows
+    fit was given, atol 1e-5). Returns (loaded model, its predictions for every row of split)."""
+    seen = {}
+    real_fit = module.fit
+    assert real_fit is training.fit  # every model trains in the one shared loop
+
+    def recording_fit(model, train_items, valid_items, collate, *args, **kwargs):
+        seen.update(model=model, items=train_items + valid_items, collate=collate)
+        return real_fit(model, train_items, valid_items, collate, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "fit", recording_fit)
+        module.train(split, spec, out_dir, **inputs)
+    loaded = load_model(out_dir)
+    assert loaded.name == spec.name and loaded.kind == spec.kind
+    data = parts(split)
+    in_memory = training.predict(seen["model"], seen["items"], seen["collate"])
+    reloaded = loaded.predict(data["train"]["sequence"].tolist() + data["valid"]["sequence"].tolist())
+    np.testing.assert_allclose(reloaded, in_memory, rtol=0, atol=1e-5)
+    return loaded, loaded.predict(split["sequence"].tolist())
+
+
+def trained_predictions(module, split, spec, out_dir, **inputs) -> np.ndarray:
+    module.train(split, spec, out_dir, **inputs)
+    return load_model(out_dir).predict(split["sequence"].tolist())
+
+
+def head_outputs(loaded, sequences) -> np.ndarray:
+    """Every output column of a loaded BERT regressor's head (predict reports column 0)."""
+    captured = []
+    handle = loaded.module.head.register_forward_hook(lambda module, args, out: captured.append(out.detach().float()))
+    try:
+        batch = loaded.collate(token_items(encode(loaded.tokenizer, sequences, loaded.max_tokens)))
+        with torch.no_grad():
+            loaded.module.eval()(**batch)
+    finally:
+        handle.remove()
+    return captured[0].numpy()
+
+
 @pytest.fixture(scope="module")
 def nt_gc(tmp_path_factory):
     split = gc_split()
@@ -76,29 +128,38 @@ def nt_gc(tmp_path_factory):
 
 def test_bert_learns_a_planted_signal_and_saves_a_loadable_model(nt_gc, tmp_path):
     split, tok_dir = nt_gc
-    pred = bert.train_and_predict(split, {"kind": "bert", "tokenizer": "nt", **TINY}, tmp_path, 0, "BERT_NT", tok_dir)
+    out = tmp_path / "BERT_NT"
+    loaded, pred = train_and_load(bert, split, bert_spec(**TINY), out, tokenizer_dir=tok_dir)
     assert pred.shape == (len(split),) and np.isfinite(pred).all()
     assert r2(split, pred) > 0.6, r2(split, pred)
 
-    record = json.loads((tmp_path / "training.json").read_text())
+    record = json.loads((out / "training.json").read_text())
     assert {"history", "best_epoch", "train_tokens_per_second", "train_seconds"} <= set(record)
     assert record["train_tokens_per_second"] > 0 and 1 <= record["best_epoch"] <= len(record["history"])
-    model_dir = tmp_path / "model"
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "decaylm_tokenizer/tokenizer.json"):
-        assert (model_dir / name).exists(), name
-    # a user reloads the model and its tokenizer from model/ alone and gets the same predictions
-    model = bert.load_regressor(model_dir)
-    tok = load_tokenizer(model_dir / "decaylm_tokenizer")
-    again = bert.predict(model, bert.items_of(split, tok, 64), bert.make_collate(tok.pad_token_id))
-    np.testing.assert_allclose(again, pred, rtol=1e-4, atol=1e-4)
+    model_json = json.loads((out / "model.json").read_text())
+    assert model_json["kind"] == "bert" and model_json["name"] == "BERT_NT" and model_json["input_length"] == 40
+    assert model_json["spec"]["architecture"]["layers"] == TINY["layers"] and model_json["spec"]["tokenizer"] == "nt"
+    for name in ("weights/config.json", "weights/model.safetensors", "tokenizer/tokenizer.json"):
+        assert (out / name).exists(), name
+    # the folder alone is the model: moved elsewhere (and the tokenizer it was trained with gone), it loads
+    # and predicts the same numbers
+    moved = tmp_path / "elsewhere" / "BERT_NT"
+    moved.parent.mkdir()
+    shutil.move(out, moved)
+    shutil.copytree(tok_dir, tmp_path / "tok_backup")
+    shutil.rmtree(tok_dir)
+    try:
+        np.testing.assert_array_equal(load_model(moved).predict(split["sequence"].tolist()), pred)
+    finally:
+        shutil.copytree(tmp_path / "tok_backup", tok_dir)  # the module's fixture is shared
 
 
 def test_same_seed_same_predictions_other_seed_differs(nt_gc, tmp_path):
     split, tok_dir = nt_gc
     spec = {**TINY, "epochs": 2, "dropout": 0.1}
-    a = bert.train_and_predict(split, spec, tmp_path / "a", 5, "BERT_NT", tok_dir)
-    b = bert.train_and_predict(split, spec, tmp_path / "b", 5, "BERT_NT", tok_dir)
-    c = bert.train_and_predict(split, spec, tmp_path / "c", 6, "BERT_NT", tok_dir)
+    a = trained_predictions(bert, split, bert_spec(seed=5, **spec), tmp_path / "a", tokenizer_dir=tok_dir)
+    b = trained_predictions(bert, split, bert_spec(seed=5, **spec), tmp_path / "b", tokenizer_dir=tok_dir)
+    c = trained_predictions(bert, split, bert_spec(seed=6, **spec), tmp_path / "c", tokenizer_dir=tok_dir)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
@@ -107,26 +168,32 @@ def test_same_seed_same_predictions_other_seed_differs(nt_gc, tmp_path):
 def test_cpu_bf16_setting_picks_attention_and_bit_dropout_replaces_every_dropout(nt_gc, setting, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     split, tok_dir = nt_gc
-    arch, _ = bert.split_spec({**TINY, "dropout": 0.1, "bf16": setting}, "BERT_NT")
+    arch = bert_spec(**{**TINY, "dropout": 0.1, "bf16": setting}).architecture
     model = bert.build_model(arch, load_tokenizer(tok_dir))
     assert model.config.cpu_bf16 == (setting == "on")
     assert model.config._attn_implementation == ("eager" if setting == "on" else "sdpa")
     dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts and all(isinstance(m, BitDropout) for m in dropouts)
-    arch, _ = bert.split_spec({**TINY, "dropout": 0.1, "bit_dropout": False}, "BERT_NT")
+    arch = bert_spec(**{**TINY, "dropout": 0.1, "bit_dropout": False}).architecture
     assert not any(isinstance(m, BitDropout) for m in bert.build_model(arch, load_tokenizer(tok_dir)).modules())
     ids = torch.tensor([[2, 5, 6, 7, 3], [2, 5, 3, 0, 0]])
-    out = model.eval()(input_ids=ids, attention_mask=(ids != 0).long())
-    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    with torch.no_grad():
+        prediction, loss = model.eval()(input_ids=ids, attention_mask=(ids != 0).long())
+        assert loss is None  # no target, no loss
+        assert prediction.shape == (2,) and prediction.dtype == torch.float32 and torch.isfinite(prediction).all()
+        again, loss = model(input_ids=ids, attention_mask=(ids != 0).long(), y=torch.tensor([0.5, -0.5]))
+    torch.testing.assert_close(again, prediction, rtol=0, atol=0)
+    assert float(loss) == pytest.approx(float(((prediction - torch.tensor([0.5, -0.5])) ** 2).mean()), rel=1e-5)
 
 
 def test_hybrid_conv_stem_learns_a_motif(tmp_path):
     split = motif_split()
     tok_dir = tokenizer_for(split, {"kind": "nucleotide"}, tmp_path / "tok")
-    spec = {**TINY, "layers": 1, "conv_stem": [5, 3], "stem_pool": 2, "pooling": "meanmax"}
-    pred = bert.train_and_predict(split, spec, tmp_path / "run", 0, "HYBRID", tok_dir)
+    spec = bert_spec("HYBRID", **{**TINY, "layers": 1, "conv_stem": [5, 3], "stem_pool": 2, "pooling": "meanmax"})
+    loaded, pred = train_and_load(bert, split, spec, tmp_path / "run", tokenizer_dir=tok_dir)
     assert r2(split, pred) > 0.6, r2(split, pred)
-    assert bert.load_regressor(tmp_path / "run" / "model").stem is not None
+    stem = loaded.module.stem
+    assert stem is not None and [conv.kernel_size[0] for conv in stem.convs] == [5, 3] and stem.pool == 2
 
 
 def test_sequences_that_encode_to_cls_sep_only(tmp_path):
@@ -136,28 +203,38 @@ def test_sequences_that_encode_to_cls_sep_only(tmp_path):
     lengths = np.array([len(ids) for ids in load_tokenizer(tok_dir).encode_many(split["sequence"])])
     empty = lengths == 2
     assert 0.2 < empty.mean() < 0.8  # the data really has both kinds
-    pred = bert.train_and_predict(split, {**TINY, "epochs": 8}, tmp_path / "run", 0, "MORPH_K", tok_dir)
+    loaded, pred = train_and_load(bert, split, bert_spec("MORPH_K", **{**TINY, "epochs": 8}, tokenizer="morph"),
+                                  tmp_path / "run", tokenizer_dir=tok_dir)
     assert np.isfinite(pred).all()
     assert np.ptp(pred[empty]) < 1e-5  # nothing to tell them apart: one prediction for all
     assert r2(split, pred) > 0.8, r2(split, pred)
+    assert loaded.min_length == 7  # a sequence shorter than one motif window gives no token
 
 
 def test_spec_errors_name_the_model_key(nt_gc, tmp_path):
     split, tok_dir = nt_gc
-    with pytest.raises(InputError, match=r"models\.BERT_X.*unknown parameter.*'layerz'"):
-        bert.train_and_predict(split, {"layerz": 2}, tmp_path, 0, "BERT_X", tok_dir)
-    with pytest.raises(InputError, match=r"models\.BERT_X\.pooling"):
-        bert.train_and_predict(split, {"pooling": "max"}, tmp_path, 0, "BERT_X", tok_dir)
-    with pytest.raises(InputError, match=r"models\.BERT_X\.heads"):
-        bert.train_and_predict(split, {"hidden": 30, "heads": 4}, tmp_path, 0, "BERT_X", tok_dir)
-    with pytest.raises(InputError, match=r"models\.BERT_X\.init_from"):  # never silently from scratch
-        bert.train_and_predict(split, {"init_from": "mlm_nt"}, tmp_path, 0, "BERT_X", tok_dir)
+    with pytest.raises(InputError, match=r"^models\.BERT_X\.layerz: not a key of kind bert \(known keys: .*\blayers\b"):
+        parse_model_spec("BERT_X", {"kind": "bert", "layerz": 2})
+    with pytest.raises(InputError, match=r"^models\.BERT_X\.layers: 'two' is not a whole number"):
+        parse_model_spec("BERT_X", {"kind": "bert", "layers": "two"})
+    with pytest.raises(InputError, match=r"^models\.BERT_X\.pooling: unknown pooling 'max'"):
+        parse_model_spec("BERT_X", {"kind": "bert", "pooling": "max"})
+    with pytest.raises(InputError, match=r"^models\.BERT_X\.heads: hidden 30 is not divisible by heads 4"):
+        parse_model_spec("BERT_X", {"kind": "bert", "hidden": 30, "heads": 4})
+    # init_from that names no checkpoint: never silently trained from scratch
+    spec = parse_model_spec("BERT_X", {"kind": "bert", "tokenizer": "nt", "init_from": "mlm_nt", **TINY})
+    with pytest.raises(InputError, match=r"^models\.BERT_X\.init_from: no pretrained checkpoint"):
+        bert.train(split, spec, tmp_path / "run", tokenizer_dir=tok_dir)
+    assert not (tmp_path / "run" / "model.json").exists()
+    with pytest.raises(InputError, match=r"^models\.BERT_X\.tokenizer: no tokenizer given"):
+        bert.train(split, spec, tmp_path / "run")
 
 
 def test_long_sequences_are_cut_to_max_length(nt_gc):
     tok = load_tokenizer(nt_gc[1])
-    ids = bert.encode(tok, ["ACGT" * 40], 16)[0]
-    assert len(ids) == 16 and ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+    ids = encode(tok, ["ACGT" * 40, "ACGT"], 16)
+    assert len(ids[0]) == 16 and ids[0][0] == tok.cls_token_id and ids[0][-1] == tok.sep_token_id
+    assert len(ids[1]) == 6  # a short one is left as it is
 
 
 def test_auxiliary_hours_train_extra_outputs_and_leave_the_target_first(nt_gc, tmp_path):
@@ -167,18 +244,16 @@ def test_auxiliary_hours_train_extra_outputs_and_leave_the_target_first(nt_gc, t
     expression = pd.DataFrame({"id": split["id"], "sequence": split["sequence"],
                                "4h": split["y"] + rng.normal(0, 0.2, len(split)), "6h": rng.normal(size=len(split))})
     expression.to_csv(tmp_path / "expression.tsv", sep="\t", index=False)
-    spec = {**TINY, "aux_hours": [4, 6]}
-    pred = bert.train_and_predict(split, spec, tmp_path / "run", 0, "BERT_NT", tok_dir,
+    spec = bert_spec(**{**TINY, "aux_hours": [4, 6]})
+    loaded, pred = train_and_load(bert, split, spec, tmp_path / "run", tokenizer_dir=tok_dir,
                                   expression_path=tmp_path / "expression.tsv")
     assert pred.shape == (len(split),) and r2(split, pred) > 0.6, r2(split, pred)
 
-    model = bert.load_regressor(tmp_path / "run" / "model")
-    assert model.config.num_outputs == 3 and model.config.aux_hours == [4, 6]
-    tok = load_tokenizer(tmp_path / "run" / "model" / "decaylm_tokenizer")
-    batch = bert.make_collate(tok.pad_token_id)(bert.items_of(split, tok, 64))
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).detach().numpy()
+    assert loaded.module.config.num_outputs == 3 and loaded.module.config.aux_hours == [4, 6]
+    out = head_outputs(loaded, split["sequence"].tolist())
+    assert out.shape == (len(split), 3)
     test = split["split"].to_numpy() == "test"
     np.testing.assert_allclose(out[:, 0], pred, rtol=1e-4, atol=1e-4)  # column 0 is what is reported
     assert np.corrcoef(out[test, 1], expression["4h"][test])[0, 1] > 0.8  # the auxiliary head learned its hour
-    with pytest.raises(InputError, match="need the expression table"):
-        bert.train_and_predict(split, spec, tmp_path / "none", 0, "BERT_NT", tok_dir)
+    with pytest.raises(InputError, match=r"models\.BERT_NT\.aux_hours: auxiliary hours need the expression table"):
+        bert.train(split, spec, tmp_path / "none", tokenizer_dir=tok_dir)

@@ -1,4 +1,5 @@
-"""CPU speed-ups of the transformer models: BitDropout behaves as dropout, the bf16 and attention choices."""
+"""CPU speed-ups of the transformer models: BitDropout behaves as dropout, the bf16 and attention choices,
+the encoder's bf16 autocast."""
 
 from __future__ import annotations
 
@@ -68,3 +69,14 @@ def test_bf16_setting_and_attention_choice(monkeypatch):
     assert cpu.attention_implementation(False) == "sdpa"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert not cpu.use_bf16("on")  # a GPU trains under CUDA autocast instead
+
+
+def test_encoder_autocast_is_bf16_only_on_the_cpu_and_only_when_chosen():
+    a, b = torch.randn(4, 8), torch.randn(8, 3)
+    with cpu.encoder_autocast(True, torch.device("cpu")):
+        assert (a @ b).dtype == torch.bfloat16
+    with cpu.encoder_autocast(False, torch.device("cpu")):
+        assert (a @ b).dtype == torch.float32
+    with cpu.encoder_autocast(True, torch.device("cuda")):  # on a GPU the training loop autocasts, not the model
+        assert (a @ b).dtype == torch.float32
+    assert (a @ b).dtype == torch.float32  # and nothing is left switched on

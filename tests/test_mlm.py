@@ -1,5 +1,6 @@
-"""Masked-LM pretraining: the loss falls, only training (+ extra) sequences are used, the checkpoint
-resumes and is what a BERT regressor starts from."""
+"""Masked-LM pretraining: the loss falls, only training (+ extra) sequences are used, it trains in the
+shared loop (decaylm.training.fit) on the loop's device, the checkpoint resumes and is what a BERT
+regressor starts from."""
 
 from __future__ import annotations
 
@@ -11,22 +12,21 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from decaylm import training
+from decaylm.batching import MaskedTokenBatches
 from decaylm.errors import InputError
-from decaylm.models import bert, mlm
-from decaylm.tokenization import train_tokenizer
+from decaylm.model_specs import parse_model_spec, parse_pretraining_spec
+from decaylm.models import bert, load_model, mlm
+from decaylm.tokenization import load_tokenizer, train_tokenizer
 
 TINY = {"layers": 1, "hidden": 32, "heads": 2, "intermediate": 64, "max_length": 64, "dropout": 0.0,
-        "lr": 3e-3, "batch_size": 16, "epochs": 6, "holdout_fraction": 0.1}
+        "lr": 3e-3, "batch_size": 16, "epochs": 6, "patience": 6, "holdout_fraction": 0.1}
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from a second thread; on a busy 2-core machine two OpenMP threads
-    spin-wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def mlm_spec(seed=0, name="mlm_nt", **spec):
+    return parse_pretraining_spec(name, {"tokenizer": "nt", **spec}, seed)
 
 
 def structured_split(n=600, length=40, seed=0) -> pd.DataFrame:
@@ -47,8 +47,13 @@ def setup(tmp_path_factory):
     train = split[split["split"] == "train"]
     train_tokenizer({"kind": "nucleotide"}, train["sequence"].tolist(), train["y"].to_numpy(), tok, seed=0)
     out = tmp_path_factory.mktemp("mlm")
-    mlm.pretrain(split, TINY, tok, out, seed=0)
+    mlm.pretrain(split, mlm_spec(**TINY), tok, out)
     return split, tok, out
+
+
+def epochs_of(path) -> list:
+    """An mlm.json's history without its timings."""
+    return [(e["epoch"], e["train_loss"], e["heldout_loss"]) for e in json.loads(path.read_text())["history"]]
 
 
 def test_mlm_loss_falls_and_writes_a_checkpoint(setup):
@@ -59,31 +64,91 @@ def test_mlm_loss_falls_and_writes_a_checkpoint(setup):
     assert len(held_out) == TINY["epochs"]
     assert held_out[-1] < held_out[0] - 0.3, held_out
     assert held_out[-1] < 1.0, held_out  # below ln 4: it reads the context
+    assert all(epoch["heldout_loss"] == epoch["valid_loss"] for epoch in record["history"])
     assert record["sequences"] == (split["split"] == "train").sum()  # training sequences only
-    assert not (out / mlm.CHECKPOINT).exists()  # the resume state is gone once the model is saved
+    assert record["spec"]["architecture"]["layers"] == TINY["layers"] and record["spec"]["seed"] == 0
+    assert not (out / training.CHECKPOINT).exists()  # the resume state is gone once the model is saved
 
 
-def test_init_from_loads_the_pretrained_encoder(setup, tmp_path):
+def test_pretraining_runs_in_the_shared_loop_on_its_device(setup, tmp_path, monkeypatch):
+    split, tok, _ = setup
+    calls, devices, forward_devices = [], [], []
+    real_fit, real_forward = training.fit, mlm.MaskedLanguageModel.forward
+    assert mlm.fit is real_fit  # the very loop the regressors train in
+
+    def recording_fit(model, train_items, valid_items, collate, cfg, checkpoint_dir, **kwargs):
+        result = real_fit(model, train_items, valid_items, collate, cfg, checkpoint_dir, **kwargs)
+        calls.append({"model": model, "train": len(train_items), "valid": len(valid_items), "collate": collate,
+                      "cfg": cfg, "dir": checkpoint_dir, "result": result})
+        return result
+
+    def picked():
+        devices.append(torch.device("cpu"))
+        return devices[-1]
+
+    def recording_forward(self, input_ids, attention_mask, labels=None):
+        forward_devices.append({input_ids.device, attention_mask.device, next(self.parameters()).device}
+                               | ({labels.device} if labels is not None else set()))
+        return real_forward(self, input_ids, attention_mask, labels)
+
+    monkeypatch.setattr(mlm, "fit", recording_fit)
+    monkeypatch.setattr(training, "pick_device", picked)
+    monkeypatch.setattr(mlm.MaskedLanguageModel, "forward", recording_forward)
+    spec = mlm_spec(**{**TINY, "epochs": 2})
+    mlm.pretrain(split, spec, tok, tmp_path)
+
+    assert len(calls) == 1 and devices  # one fit, on the device the loop picked
+    call = calls[0]
+    n_train = int((split["split"] == "train").sum())
+    assert isinstance(call["model"], mlm.MaskedLanguageModel) and isinstance(call["collate"], MaskedTokenBatches)
+    assert call["cfg"] is spec.training and str(call["dir"]) == str(tmp_path)
+    assert call["valid"] == round(TINY["holdout_fraction"] * n_train) and call["train"] + call["valid"] == n_train
+    # the forward saw the training and the held-out batches, every tensor and weight on that device
+    assert len(forward_devices) >= 2 * (-(-call["train"] // TINY["batch_size"]))
+    assert all(seen == {devices[0]} for seen in forward_devices)
+    # and mlm.json is the loop's record: its held-out losses are fit's validation losses
+    assert [(e["epoch"], e["train_loss"], e["valid_loss"]) for e in call["result"].history] == epochs_of(
+        tmp_path / "mlm.json")
+
+
+def test_init_from_loads_the_pretrained_encoder(setup, tmp_path, monkeypatch):
     split, tok, out = setup
     weights = load_file(str(out / "model.safetensors"))
-    arch, _ = bert.split_spec({"dropout": 0.0}, "BERT_NT")
-    model = bert.build_model(arch, bert.load_tokenizer(tok), out)
+    arch = parse_model_spec("BERT_NT", {"kind": "bert", "dropout": 0.0}).architecture
+    model = bert.build_model(arch, load_tokenizer(tok), out)
     state = model.bert.state_dict()
     encoder_keys = [k for k in weights if k.startswith("bert.")]
     assert len(encoder_keys) > 10
     for key in encoder_keys:
         torch.testing.assert_close(state[key[len("bert."):]], weights[key])
     assert model.config.num_hidden_layers == TINY["layers"] and model.config.hidden_size == TINY["hidden"]
-    # and a regressor trains from it through the public entry point
-    pred = bert.train_and_predict(split, {"epochs": 1, "lr": 1e-3}, tmp_path, 0, "BERT_NT", tok, out)
-    assert np.isfinite(pred).all()
+
+    # and a regressor trains from it through the job's entry point: the encoder it starts from is the MLM's
+    start = {}
+    real_fit = bert.fit
+
+    def recording_fit(model, *args, **kwargs):
+        start.update({k: v.detach().clone() for k, v in model.bert.state_dict().items()})
+        return real_fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(bert, "fit", recording_fit)
+    spec = parse_model_spec("BERT_NT", {"kind": "bert", "tokenizer": "nt", "init_from": "mlm_nt", "epochs": 1,
+                                        "lr": 1e-3}, 0)
+    bert.train(split, spec, tmp_path, tokenizer_dir=tok, pretrained_dir=out)
+    for key in encoder_keys:
+        torch.testing.assert_close(start[key[len("bert."):]], weights[key], rtol=0, atol=0)
+    pred = load_model(tmp_path).predict(split["sequence"].tolist())
+    assert pred.shape == (len(split),) and np.isfinite(pred).all()
     assert json.loads((tmp_path / "training.json").read_text())["pretrained_dir"] == str(out)
+    trained = load_file(str(tmp_path / "weights" / "model.safetensors"))
+    assert any(not torch.equal(trained[key], weights[key]) for key in encoder_keys)  # and fine-tuned it
 
 
 def test_init_from_refuses_a_conflicting_architecture(setup, tmp_path):
     split, tok, out = setup
-    with pytest.raises(InputError, match=r"models\.BERT_NT\.layers.*pretrained"):
-        bert.train_and_predict(split, {"layers": 3}, tmp_path, 0, "BERT_NT", tok, out)
+    spec = parse_model_spec("BERT_NT", {"kind": "bert", "tokenizer": "nt", "init_from": "mlm_nt", "layers": 3}, 0)
+    with pytest.raises(InputError, match=r"models\.BERT_NT\.layers: 3 differs from the pretrained checkpoint's 1"):
+        bert.train(split, spec, tmp_path, tokenizer_dir=tok, pretrained_dir=out)
 
 
 def test_extra_sequences_are_used_but_never_valid_or_test_ones(setup, tmp_path):
@@ -97,7 +162,7 @@ def test_extra_sequences_are_used_but_never_valid_or_test_ones(setup, tmp_path):
     assert mlm.read_sequences(fasta) == [valid_seq, fresh[0] + fresh[1]]
     assert mlm.read_sequences(tsv) == fresh[2:5]
     out = tmp_path / "mlm"
-    mlm.pretrain(split, {**TINY, "epochs": 1, "extra_sequences": [str(fasta), str(tsv)]}, tok, out, seed=0)
+    mlm.pretrain(split, mlm_spec(**{**TINY, "epochs": 1, "extra_sequences": [str(fasta), str(tsv)]}), tok, out)
     n_train = (split["split"] == "train").sum()
     # the valid sequence is dropped, the 80-nt one is cut into two 40-nt windows, the TSV gives 3
     assert json.loads((out / "mlm.json").read_text())["sequences"] == n_train + 2 + 3
@@ -105,10 +170,10 @@ def test_extra_sequences_are_used_but_never_valid_or_test_ones(setup, tmp_path):
 
 def test_a_killed_run_resumes_to_the_same_model(setup, tmp_path, monkeypatch):
     split, tok, _ = setup
-    spec = {**TINY, "epochs": 2}
-    mlm.pretrain(split, spec, tok, tmp_path / "straight", seed=1)
+    spec = mlm_spec(seed=1, **{**TINY, "epochs": 3, "dropout": 0.1})  # dropout: the RNG state must resume too
+    mlm.pretrain(split, spec, tok, tmp_path / "straight")
 
-    real = mlm.heldout_loss
+    real = training.validation_loss
     calls = {"n": 0}
 
     def dies_in_epoch_two(*args, **kwargs):
@@ -117,24 +182,48 @@ def test_a_killed_run_resumes_to_the_same_model(setup, tmp_path, monkeypatch):
             raise KeyboardInterrupt  # the job is killed after the second epoch's updates
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(mlm, "heldout_loss", dies_in_epoch_two)
+    monkeypatch.setattr(training, "validation_loss", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
-        mlm.pretrain(split, spec, tok, tmp_path / "killed", seed=1)
-    assert (tmp_path / "killed" / mlm.CHECKPOINT).exists()
-    monkeypatch.setattr(mlm, "heldout_loss", real)
-    mlm.pretrain(split, spec, tok, tmp_path / "killed", seed=1)
+        mlm.pretrain(split, spec, tok, tmp_path / "killed")
+    assert calls["n"] == 2
+    checkpoint = tmp_path / "killed" / training.CHECKPOINT
+    assert torch.load(checkpoint, weights_only=False)["state"]["epoch"] == 1  # killed mid-run, after epoch 1
+    assert not (tmp_path / "killed" / "model.safetensors").exists()
+    monkeypatch.setattr(training, "validation_loss", real)
+    mlm.pretrain(split, spec, tok, tmp_path / "killed")
     a = load_file(str(tmp_path / "straight" / "model.safetensors"))
     b = load_file(str(tmp_path / "killed" / "model.safetensors"))
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    straight, resumed = epochs_of(tmp_path / "straight" / "mlm.json"), epochs_of(tmp_path / "killed" / "mlm.json")
+    assert [e[:2] for e in resumed] == [e[:2] for e in straight]  # the same updates, epoch by epoch
+    assert resumed[0] == straight[0]  # the epoch before the kill, restored from the checkpoint
+    best = [json.loads((tmp_path / run / "mlm.json").read_text())["best_epoch"] for run in ("straight", "killed")]
+    assert best[0] == best[1]
+
+
+@pytest.mark.xfail(strict=True, reason="bug in decaylm.training.fit: the validation collate is built once, before "
+                   "the epoch loop (valid_collate = _epoch_collate(collate, 0)), so the MLM held-out masks move on "
+                   "from epoch to epoch and start again on resume; fix: build it for each validation")
+def test_heldout_loss_uses_the_same_masks_every_epoch(setup, tmp_path):
+    """With a learning rate of 0 the model never changes, so the held-out loss is the same each epoch
+    if and only if it is scored on the same masks (MaskedTokenBatches: epoch 0's seed for validation),
+    which is also what makes a resumed run's held-out losses those of the unbroken run."""
+    split, tok, _ = setup
+    mlm.pretrain(split, mlm_spec(**{**TINY, "epochs": 3, "lr": 0.0}), tok, tmp_path)
+    held_out = [e[2] for e in epochs_of(tmp_path / "mlm.json")]
+    assert len(held_out) == 3 and held_out[0] == held_out[1] == held_out[2], held_out
 
 
 def test_bad_spec_is_refused(setup, tmp_path):
     split, tok, _ = setup
-    with pytest.raises(InputError, match=r"models\.mlm.*unknown parameter"):
-        mlm.pretrain(split, {"epochz": 1}, tok, tmp_path, 0)
-    with pytest.raises(InputError, match="mask_prob"):
-        mlm.pretrain(split, {"mask_prob": 1.5}, tok, tmp_path, 0)
-    with pytest.raises(InputError, match="file not found"):
-        mlm.pretrain(split, {**TINY, "extra_sequences": [str(tmp_path / "missing.fa")]}, tok, tmp_path, 0)
+    with pytest.raises(InputError, match=r"^pretraining\.mlm_nt\.epochz: not a key of kind mlm "
+                                         r"\(known keys: .*\bepochs\b.*\bmask_prob\b"):
+        mlm_spec(epochz=1)
+    with pytest.raises(InputError, match=r"^pretraining\.mlm_nt\.mask_prob: 1\.5 is not in \(0, 1\)"):
+        mlm_spec(mask_prob=1.5)
+    with pytest.raises(InputError, match=r"^pretraining\.mlm_nt\.layers: 'one' is not a whole number"):
+        mlm_spec(layers="one")
+    with pytest.raises(InputError, match=r"missing\.fa: file not found"):
+        mlm.pretrain(split, mlm_spec(**{**TINY, "extra_sequences": [str(tmp_path / "missing.fa")]}), tok, tmp_path)

@@ -1,4 +1,5 @@
-"""DNABERT2 row: fine-tuning through the real from_pretrained path, on tiny checkpoints made here."""
+"""DNABERT2 row: fine-tuning through the real from_pretrained path, on tiny checkpoints made here; the
+model folder (fine-tuned encoder with its tokenizer, and the head) loads back to the same predictions."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, processors
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-from decaylm.models import pretrained
+from decaylm.batching import TokenBatches, token_items
+from decaylm.errors import InputError
+from decaylm.model_specs import parse_model_spec
+from decaylm.models import load_model, pretrained
 from decaylm.models.common import ModelUnavailable
-
-
+from decaylm.training import predict
+from tests.test_bert import train_and_load
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -63,33 +67,47 @@ def r2(y, p) -> float:
     return 1 - np.sum((y - p) ** 2) / np.sum((y - np.mean(y)) ** 2)
 
 
+def finetune_spec(seed=0, name="DNABERT2", **spec):
+    return parse_model_spec(name, {"kind": "pretrained", **spec}, seed)
+
+
 def test_finetunes_a_local_checkpoint_and_learns(tiny_checkpoint, tmp_path):
     split = planted_split()
-    spec = {"kind": "pretrained", "checkpoint": str(tiny_checkpoint), "epochs": 12, "patience": 12, "lr": 3e-3,
-            "batch_size": 32}
+    spec = finetune_spec(seed=1, checkpoint=str(tiny_checkpoint), epochs=12, patience=12, lr=3e-3, batch_size=32)
     tokenizer, encoder, hidden = pretrained.load_pretrained(str(tiny_checkpoint))
     torch.manual_seed(0)
     untrained = pretrained.Regressor(encoder, hidden, 0.0)
-    before = pretrained.predict(untrained, pretrained.items_of(split, tokenizer, 64), pretrained.make_collate(0))
+    before = predict(untrained, token_items(pretrained.encode(tokenizer, split["sequence"], 64)), TokenBatches(0))
 
-    pred = pretrained.train_and_predict(split, spec, tmp_path, seed=1)
+    loaded, pred = train_and_load(pretrained, split, spec, tmp_path)
     assert pred.shape == (len(split),) and np.isfinite(pred).all()
     assert np.abs(pred - before).mean() > 0.1  # training changed the model
     test = split["split"].to_numpy() == "test"
     assert r2(split["y"].to_numpy()[test], pred[test]) > 0.5  # and it learned the planted signal
     record = json.loads((tmp_path / "training.json").read_text())
     assert record["best_epoch"] >= 1 and record["train_tokens_per_second"] > 0
-    assert (tmp_path / "model" / "model.safetensors").exists()
-    assert (tmp_path / "model" / "tokenizer.json").exists()
-    assert (tmp_path / "model" / "regression_head.safetensors").exists()
+    assert (tmp_path / "encoder" / "model.safetensors").exists()
+    assert (tmp_path / "encoder" / "tokenizer.json").exists()
+    assert (tmp_path / "head.safetensors").exists()
+    model_json = json.loads((tmp_path / "model.json").read_text())
+    assert model_json["kind"] == "pretrained" and model_json["files"] == {"weights": "encoder", "head": "head.safetensors"}
+    assert model_json["spec"]["training"]["lr"] == 3e-3 and model_json["spec"]["architecture"]["max_length"] == 64
+
+
+def test_fine_tuning_defaults_are_a_small_rate_and_few_epochs(tiny_checkpoint):
+    training = finetune_spec(checkpoint=str(tiny_checkpoint)).training
+    assert (training.lr, training.epochs, training.patience, training.batch_size) == (3e-5, 5, 2, 32)
 
 
 def test_same_seed_same_predictions(tiny_checkpoint, tmp_path):
     split = planted_split(n=160)
     spec = {"checkpoint": str(tiny_checkpoint), "epochs": 2, "lr": 1e-3}
-    a = pretrained.train_and_predict(split, spec, tmp_path / "a", seed=3)
-    b = pretrained.train_and_predict(split, spec, tmp_path / "b", seed=3)
+    pretrained.train(split, finetune_spec(seed=3, **spec), tmp_path / "a")
+    pretrained.train(split, finetune_spec(seed=3, **spec), tmp_path / "b")
+    pretrained.train(split, finetune_spec(seed=4, **spec), tmp_path / "c")
+    a, b, c = (load_model(tmp_path / run).predict(split["sequence"].tolist()) for run in "abc")
     np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
 
 
 def test_offline_hub_id_is_unavailable_quickly(tmp_path, monkeypatch):
@@ -97,8 +115,9 @@ def test_offline_hub_id_is_unavailable_quickly(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
     started = time.perf_counter()
     with pytest.raises(ModelUnavailable, match="DNABERT-2 weights not available offline"):
-        pretrained.train_and_predict(planted_split(n=40), {"checkpoint": "zhihan1996/DNABERT-2-117M"}, tmp_path, 0)
+        pretrained.train(planted_split(n=40), finetune_spec(checkpoint="zhihan1996/DNABERT-2-117M"), tmp_path)
     assert time.perf_counter() - started < 10
+    assert not (tmp_path / "model.json").exists()
 
 
 def test_unreachable_hub_is_unavailable_without_retries(tmp_path, monkeypatch):
@@ -114,12 +133,17 @@ def test_unreachable_hub_is_unavailable_without_retries(tmp_path, monkeypatch):
     assert time.perf_counter() - started < 10
 
 
-def test_unknown_key_names_the_model(tiny_checkpoint, tmp_path):
-    from decaylm.errors import InputError
+def test_unknown_key_names_the_model(tiny_checkpoint):
+    with pytest.raises(InputError, match=r"^models\.DNABERT2\.layerz: not a key of kind pretrained "
+                                         r"\(known keys: .*\bcheckpoint\b.*\bfreeze_encoder\b"):
+        finetune_spec(checkpoint=str(tiny_checkpoint), layerz=2)
+    with pytest.raises(InputError, match=r"^models\.DNABERT2\.freeze_encoder: 'yes' is not true or false"):
+        finetune_spec(checkpoint=str(tiny_checkpoint), freeze_encoder="yes")
 
-    with pytest.raises(InputError, match="models.DNABERT2"):
-        pretrained.train_and_predict(planted_split(n=40), {"checkpoint": str(tiny_checkpoint), "layerz": 2},
-                                     tmp_path, 0, "DNABERT2")
+
+def test_a_checkpoint_path_that_is_not_a_directory_is_refused(tmp_path):
+    with pytest.raises(InputError, match=r"models\.DNABERT2\.checkpoint: .*missing is not a directory"):
+        pretrained.train(planted_split(n=40), finetune_spec(checkpoint=str(tmp_path / "missing")), tmp_path / "run")
 
 
 # A stand-in for DNABERT-2's remote code with its three problems: a config class of its own named
@@ -227,6 +251,9 @@ def test_remote_code_model_uses_pytorch_attention_and_trains(remote_code_checkpo
     assert module.flash_attn_qkvpacked_func is None
     assert encoder.encoder.alibi.device.type == "cpu"
     split = planted_split(n=200)
-    spec = {"checkpoint": str(remote_code_checkpoint), "epochs": 3, "lr": 3e-3}
-    pred = pretrained.train_and_predict(split, spec, tmp_path, seed=0)
+    spec = finetune_spec(checkpoint=str(remote_code_checkpoint), epochs=3, lr=3e-3)
+    # the folder holds the remote code with the weights, and loads to the same predictions
+    loaded, pred = train_and_load(pretrained, split, spec, tmp_path)
     assert pred.shape == (len(split),) and np.isfinite(pred).all() and pred.std() > 0
+    assert (tmp_path / "encoder" / "bert_layers.py").exists()
+    assert sys.modules[type(loaded.module.encoder).__module__].flash_attn_qkvpacked_func is None
