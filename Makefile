@@ -7,7 +7,7 @@ CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 RESULTS ?= results
 
-.PHONY: run test setup system-deps lint dag report slurm bench clean
+.PHONY: run test setup system-deps lint dag report slurm slurm-gpu bench clean
 
 $(BIN)/activate: requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ report: setup
 # (local runs) on top and its default-resources would replace the cluster's.
 slurm: setup
 	$(SNAKEMAKE) --profile profiles/slurm --workflow-profile none
+
+# A cluster with GPUs: profiles/slurm-gpu, given after profiles/slurm, gives each training job one
+# GPU (sbatch --gpus=1). Set its GPU partition first if GPUs have their own (docs/slurm.md).
+slurm-gpu: setup
+	$(SNAKEMAKE) --profile profiles/slurm --profile profiles/slurm-gpu --workflow-profile none
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -1,5 +1,6 @@
 # Stage 5: one training job per model in config; each writes predictions and a run record.
-# Neural jobs ask for a GPU (profiles map it to a partition) and run on the CPU where there is none.
+# No rule asks for a GPU: neural jobs use one when the job has one, else train on the CPU. On a
+# SLURM cluster with GPUs, profiles/slurm-gpu requests one per training job (docs/slurm.md).
 # One thread per job: these small models gain little from more, and on a busy machine PyTorch's
 # spinning threads slow a job many times over; several jobs in parallel use the cores better.
 # Give big models more with `--set-threads train_bert=8` (the SLURM profile does).
@@ -50,7 +51,6 @@ rule train_cnn:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
     conda:
         "../envs/torch.yaml"
     script:
@@ -77,7 +77,6 @@ rule pretrain_mlm:
     resources:
         mem_mb=16000,
         runtime=240,
-        gpu=1,
     conda:
         "../envs/torch.yaml"
     script:
@@ -106,7 +105,6 @@ rule train_bert:
     resources:
         mem_mb=16000,
         runtime=240,
-        gpu=1,
     conda:
         "../envs/torch.yaml"
     script:
@@ -132,7 +130,6 @@ rule finetune_pretrained:
     resources:
         mem_mb=32000,
         runtime=480,
-        gpu=1,
     conda:
         "../envs/torch.yaml"
     script:

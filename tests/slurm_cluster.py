@@ -24,7 +24,10 @@ Use:
         subprocess.run([...], env=cluster.env())
         cluster.allocated_job_ids()
 or by hand, as root: `.venv/bin/python tests/slurm_cluster.py` keeps a cluster up until
-Ctrl-C; meanwhile `make slurm` in another shell runs the pipeline on it.
+Ctrl-C; meanwhile `make slurm` in another shell runs the pipeline on it. By default the
+cluster has no GRES at all, like Debian's Slurm out of the box (a GPU request is refused:
+"Invalid generic resource (gres) specification"); `--gpu` gives it one fake GPU, for
+`make slurm-gpu`.
 """
 
 from __future__ import annotations
@@ -109,9 +112,9 @@ class SlurmCluster:
     """A one-node Slurm cluster whose files all live in `root` (made if missing)."""
 
     def __init__(self, root: Path, min_job_age: int = 3600, def_mem_per_cpu: int = 1024,
-                 fake_gpu: bool = True):
+                 fake_gpu: bool = False):
         self.root = Path(root).resolve()
-        # A fake GPU GRES whose "device" is /dev/null (slurmd drops a GPU without a
+        # fake_gpu: a fake GPU GRES whose "device" is /dev/null (slurmd drops a GPU without a
         # device file; with task/none nothing is constrained): jobs that ask for
         # `--gpus=1` are scheduled as on a GPU node and run on the CPU.
         self.fake_gpu = fake_gpu
@@ -370,9 +373,11 @@ if __name__ == "__main__":
     ok, why = usable()
     if not ok:
         sys.exit(f"cannot start a test cluster: {why}")
+    gpu = "--gpu" in sys.argv[1:]
     root = Path(tempfile.mkdtemp(prefix=TMP_MARK))
-    with SlurmCluster(root) as cluster:
-        print(f"one-node cluster up: node {cluster.node}, partition {PARTITION}, files in "
+    with SlurmCluster(root, fake_gpu=gpu) as cluster:
+        print(f"one-node cluster up: node {cluster.node}, partition {PARTITION}, "
+              f"{'one fake GPU' if gpu else 'no GRES (--gpu: one fake GPU)'}, files in "
               f"{root}\n/etc/slurm/slurm.conf points at it until Ctrl-C", flush=True)
         try:
             signal.pause()

@@ -1,16 +1,20 @@
 """Runs workflows on a real one-node SLURM cluster (tests/slurm_cluster.py) through
-snakemake-executor-plugin-slurm and profiles/slurm, and checks that every job ran as a
-SLURM job.
+snakemake-executor-plugin-slurm and profiles/slurm (+ profiles/slurm-gpu), and checks that
+every job ran as a SLURM job; and, without a cluster, what the two profiles make of the
+training rules' resources (sbatch flags, by the plugin's own functions).
 
 Needs root and Debian's slurmctld, slurmd, slurm-client and munge (`make system-deps`);
 skipped with the reason otherwise, except on CI (CI set) as root, where Slurm missing is
 a failure: there `make test` has installed it.
 
 The test cluster differs from a real one only where it has to: one node with this machine's
-CPUs and 80% of its memory, so the profile's cpus_per_task and mem_mb are capped to fit (by a second profile layered on top of
-profiles/slurm, which is otherwise used as it is: executor, status command, job name
-prefix, retries, GPU requests...). Its one "GPU" is /dev/null: `gpu: 1` jobs are scheduled
-as GPU jobs and train on the CPU.
+CPUs and 80% of its memory, so the profiles' cpus_per_task and mem_mb are capped to fit (by
+one more profile layered on top, the profiles being otherwise used as they are: executor,
+status command, job name prefix, retries, GPU requests...). It runs in two forms, one after
+the other: "no-gres", a CPU-only cluster without GRES as Debian's Slurm is out of the box
+(profiles/slurm must work there, and a GPU request is refused), and "gpu", with one fake GPU
+whose device is /dev/null (profiles/slurm-gpu's jobs are scheduled as GPU jobs and train on
+the CPU).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -32,13 +37,22 @@ from tests.slurm_cluster import TMP_MARK, SlurmCluster, die_with_parent, missing
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"
+GPU_PROFILE = REPO / "profiles" / "slurm-gpu"
+CPU_PROFILES = (PROFILE,)  # `make slurm`
+GPU_PROFILES = (PROFILE, GPU_PROFILE)  # `make slurm-gpu`: the GPU profile goes on top
+TRAINING_RULES = {"train_cnn", "train_bert", "pretrain_mlm", "finetune_pretrained"}
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 MEM_CAP_MB = 3000  # per job on the test node
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(request):
+    """The one-node cluster; `request.param` (indirect parametrization) is "no-gres" (the
+    default) or "gpu". pytest groups the tests by it and stops one before starting the
+    other."""
+    kind = getattr(request, "param", "no-gres")
+    assert kind in ("no-gres", "gpu"), kind
     ok, why = usable()
     if not ok:
         if os.environ.get("CI") and os.geteuid() == 0 and missing_binaries():
@@ -47,7 +61,8 @@ def cluster():
     # Not pytest's tmp_path: munged wants o+x on every folder above its socket, and
     # /tmp/pytest-of-root is 0700.
     root = Path(tempfile.mkdtemp(prefix=TMP_MARK))
-    c = SlurmCluster(root)
+    c = SlurmCluster(root, fake_gpu=kind == "gpu")
+    c.kind = kind
     try:
         started = time.monotonic()
         c.start()  # stops what it started if it fails
@@ -58,9 +73,18 @@ def cluster():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def overlay_profile(dest: Path, cluster: SlurmCluster) -> Path:
-    """A profile to give after profiles/slurm: the same resources, capped to the test node."""
-    prof = yaml.safe_load((PROFILE / "config.yaml").read_text())
+def merged_profile(profiles) -> dict:
+    """What Snakemake makes of several `--profile`s: a later one replaces whole top-level
+    keys of an earlier one."""
+    merged = {}
+    for prof in profiles:
+        merged.update(yaml.safe_load((Path(prof) / "config.yaml").read_text()))
+    return merged
+
+
+def overlay_profile(dest: Path, cluster: SlurmCluster, profiles=CPU_PROFILES) -> Path:
+    """A profile to give after `profiles`: the same resources, capped to the test node."""
+    prof = merged_profile(profiles)
     cpus = cluster.cpus
 
     def fit(res: dict) -> dict:
@@ -142,9 +166,11 @@ def run_snakemake(args: list[str], cwd: Path, env: dict, log: Path,
     return Snakemake(args, cwd, env, log).wait(timeout)
 
 
-def slurm_args(overlay: Path) -> list[str]:
-    return ["--profile", str(PROFILE), "--profile", str(overlay),
-            "--workflow-profile", "none"]
+def slurm_args(overlay: Path, profiles=CPU_PROFILES) -> list[str]:
+    args = []
+    for prof in (*profiles, overlay):
+        args += ["--profile", str(prof)]
+    return [*args, "--workflow-profile", "none"]
 
 
 def check_all_jobs_ran_on_slurm(cluster: SlurmCluster, text: str, n_jobs: int) -> dict:
@@ -172,9 +198,9 @@ rule all:
 
 rule a:
     output: "out/a.txt"
-    shell: "echo a $SLURM_JOB_ID > {output}"
+    shell: "echo a $SLURM_JOB_ID ${{CUDA_VISIBLE_DEVICES:-nogpu}} > {output}"
 
-# Named like a training rule, so profiles/slurm gives it a GPU and more CPUs.
+# Named like a training rule, so the profiles give it more CPUs (and profiles/slurm-gpu a GPU).
 rule train_cnn:
     output: "out/train_cnn.txt"
     shell: "echo train_cnn $SLURM_JOB_ID ${{CUDA_VISIBLE_DEVICES:-nogpu}} > {output}"
@@ -182,46 +208,93 @@ rule train_cnn:
 rule c:
     input: "out/a.txt"
     output: "out/c.txt"
-    shell: "echo c $SLURM_JOB_ID > {output}"
+    shell: "echo c $SLURM_JOB_ID ${{CUDA_VISIBLE_DEVICES:-nogpu}} > {output}"
 '''
 
 
-def test_toy_workflow_runs_every_job_on_slurm(cluster, tmp_path):
-    work = tmp_path / "toy"
-    work.mkdir()
-    (work / "Snakefile").write_text(TOY_SNAKEFILE)
-    overlay = overlay_profile(tmp_path / "overlay", cluster)
+def toy_workflow(dest: Path) -> Path:
+    dest.mkdir()
+    (dest / "Snakefile").write_text(TOY_SNAKEFILE)
+    return dest
+
+
+def no_gres(info: dict) -> bool:
+    return info.get("JOB_GRES", "(null)") == "(null)"
+
+
+def run_toy_workflow(cluster: SlurmCluster, profiles, names: list[str], tmp_path: Path) -> None:
+    """The toy workflow's jobs `names` with these profiles: each a SLURM job, and only
+    train_cnn with a GPU, when profiles/slurm-gpu is among them."""
+    work = toy_workflow(tmp_path / "toy")
+    overlay = overlay_profile(tmp_path / "overlay", cluster, profiles)
+    targets = [f"out/{name}.txt" for name in names]
     started = time.monotonic()
-    rc, text = run_snakemake(slurm_args(overlay), work, cluster.env(), tmp_path / "toy.log",
-                             timeout=600)
+    rc, text = run_snakemake([*slurm_args(overlay, profiles), *targets], work, cluster.env(),
+                             tmp_path / "toy.log", timeout=600)
     seconds = time.monotonic() - started
     assert rc == 0, text[-6000:] + "\n" + cluster.diagnostics()
-    submitted = check_all_jobs_ran_on_slurm(cluster, text, 3)
+    submitted = check_all_jobs_ran_on_slurm(cluster, text, len(names))
 
     ran = {}
-    for name in ("a", "train_cnn", "c"):
+    for name in names:
         rule, *ids = (work / "out" / f"{name}.txt").read_text().split()
         ran[rule] = ids
     # Each rule's shell ran inside its own SLURM job, and those are the submitted ones.
     assert {ids[0] for ids in ran.values()} == set(submitted.values())
-    assert ran["train_cnn"][1] == "0"  # the GPU that SLURM gave the training rule
-    assert cluster.job_info(ran["train_cnn"][0]).get("JOB_GRES") == "gpu:1"
-    assert cluster.job_info(ran["a"][0]).get("JOB_GRES", "(null)") == "(null)"
-    print(f"\ncluster start {cluster.startup_seconds:.1f} s, toy workflow {seconds:.1f} s")
+    for rule, (jobid, gpu) in ran.items():
+        info = cluster.job_info(jobid)
+        if rule == "train_cnn" and GPU_PROFILE in profiles:
+            assert gpu == "0", ran  # the GPU that SLURM gave the training rule
+            assert info.get("JOB_GRES") == "gpu:1", info
+        else:
+            assert gpu == "nogpu", ran
+            assert no_gres(info), info
+    print(f"\ncluster ({cluster.kind}) start {cluster.startup_seconds:.1f} s, toy workflow "
+          f"with {' + '.join(p.name for p in profiles)} {seconds:.1f} s")
+
+
+# The tests that use the cluster, in the order they run: first those on the cluster without
+# GRES, then the one on the GPU cluster (pytest keeps file order here; one cluster each).
+@pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
+def test_toy_workflow_runs_every_job_on_slurm(cluster, tmp_path):
+    """`make slurm` on a CPU-only cluster: the whole toy workflow, no GPU anywhere."""
+    run_toy_workflow(cluster, CPU_PROFILES, ["a", "train_cnn", "c"], tmp_path)
+
+
+@pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
+def test_gpu_request_is_refused_by_a_cluster_without_gres(cluster, tmp_path):
+    """What users of a CPU-only cluster saw when the profile asked for GPUs, and why
+    profiles/slurm asks for none: the GPU profile's training job is refused at submission
+    and the workflow stops (the same cluster runs profiles/slurm's jobs, above and below)."""
+    work = toy_workflow(tmp_path / "toy")
+    overlay = overlay_profile(tmp_path / "overlay", cluster, GPU_PROFILES)
+    rc, text = run_snakemake([*slurm_args(overlay, GPU_PROFILES), "out/train_cnn.txt"], work,
+                             cluster.env(), tmp_path / "toy.log", timeout=300)
+    assert rc != 0, text[-4000:]
+    assert "SLURM sbatch failed" in text, text[-4000:]
+    assert "Invalid generic resource (gres) specification" in text, text[-4000:]
+    assert " --gpus=1" in text, text[-4000:]  # the plugin's sbatch call, in the error
+    assert not SUBMITTED.findall(text)
+    assert not (work / "out" / "train_cnn.txt").exists()
 
 
 TINY = REPO / "config" / "tiny.yaml"
 # "rule NAME:" (a SLURM job) or "localrule NAME:" (run by Snakemake itself), then its jobid.
 JOB_HEADER = re.compile(r"^(local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$", re.M)
+# A job in a dry run's listing: "rule NAME:" and its indented lines (resources:, threads:...).
+DRY_RUN_JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", re.M)
+needs_pipeline = pytest.mark.skipif(
+    not (REPO / "Snakefile").exists() or not TINY.exists(),
+    reason="the pipeline (Snakefile, config/tiny.yaml) is not in the repository")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (REPO / "Snakefile").exists() or not TINY.exists(),
-                    reason="the pipeline (Snakefile, config/tiny.yaml) is not in the repository")
+@needs_pipeline
+@pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
 def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
-    """config/tiny.yaml end to end: every job a SLURM job, the training rules on the GPU
-    the profile asks for, and comparison.tsv and every predictions.tsv byte-identical to a
-    local run (both on the CPU, same seeds)."""
+    """config/tiny.yaml end to end with profiles/slurm as `make slurm` uses it, on a cluster
+    without GRES (CPU-only): every job a SLURM job, none with a GPU, and comparison.tsv and
+    every predictions.tsv byte-identical to a local run (same seeds)."""
     results = "results_tiny"  # inside each copy
     tiny = ["--configfile", "config/tiny.yaml", "--config", f"results={results}"]
     # Two copies of the repository, run at the same time: the SLURM run mostly waits for
@@ -250,12 +323,11 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
     assert remote, text[-4000:]
     submitted = check_all_jobs_ran_on_slurm(cluster, text, len(remote))
     assert set(submitted) == set(remote)
-    gpu_rules = set(yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"])
-    trained = [jobid for jobid, rule in remote.items() if rule in gpu_rules]
-    assert trained, f"no training rule ran: {sorted(set(remote.values()))}"
-    for jobid in trained:
+    trained = TRAINING_RULES & set(remote.values())
+    assert trained == TRAINING_RULES, f"training rules that ran: {sorted(trained)}"
+    for jobid, rule in remote.items():
         info = cluster.job_info(submitted[jobid])
-        assert info.get("JOB_GRES") == "gpu:1", (remote[jobid], info)
+        assert no_gres(info), (rule, info)
 
     local, slurm = local_dir / results, slurm_dir / results
     compared = [Path("comparison.tsv")] + sorted(
@@ -263,8 +335,96 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
     assert len(compared) > 1
     for rel in compared:
         assert (slurm / rel).read_bytes() == (local / rel).read_bytes(), rel
-    print(f"\ncluster start {cluster.startup_seconds:.1f} s; tiny pipeline: local "
-          f"{local_run.seconds:.1f} s, SLURM {slurm_run.seconds:.1f} s, at the same time "
+    print(f"\ncluster ({cluster.kind}) start {cluster.startup_seconds:.1f} s; tiny pipeline: "
+          f"local {local_run.seconds:.1f} s, SLURM {slurm_run.seconds:.1f} s, at the same time "
           f"({len(remote)} SLURM jobs: "
           f"{', '.join(sorted(set(remote.values())))}; local rules: "
           f"{', '.join(sorted({r for loc, r, _ in jobs if loc})) or 'none'})")
+
+
+@pytest.mark.parametrize("cluster", ["gpu"], indirect=True)
+def test_gpu_profile_gets_a_gpu_on_a_gpu_cluster(cluster, tmp_path):
+    """`make slurm-gpu` on a cluster with a GPU: the training rule is allocated it, `a`
+    is not (two independent jobs: one round of status checks, not three)."""
+    run_toy_workflow(cluster, GPU_PROFILES, ["a", "train_cnn"], tmp_path)
+
+
+# ------------------------------------------------------------------ no cluster needed
+def dry_run_jobs(profiles, tmp_path: Path) -> list[tuple[str, dict, int]]:
+    """(rule, resources, threads) of every job of config/tiny.yaml in a dry run with these
+    profiles (none: the rules' own resources), as Snakemake resolves them."""
+    args = ["-n", "--workflow-profile", "none", "--configfile", "config/tiny.yaml",
+            "--config", f"results={tmp_path / 'results'}"]
+    for prof in profiles:
+        args += ["--profile", str(prof)]
+    if not profiles:
+        args += ["--cores", "1"]
+    done = subprocess.run([str(SNAKEMAKE), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    jobs = []
+    for rule, body in DRY_RUN_JOB.findall(done.stdout):
+        fields = dict(re.findall(r"^    (\w+): (.*)$", body, re.M))
+        resources = {}
+        for item in fields.get("resources", "").split(", "):
+            key, _, value = item.partition("=")
+            resources[key] = int(value) if value.isdigit() else value
+        jobs.append((rule, resources, int(fields.get("threads", 1))))
+    assert TRAINING_RULES <= {rule for rule, _, _ in jobs}, done.stdout[-4000:]
+    return jobs
+
+
+class _Resources(dict):
+    """A job's resources as the plugin reads them: `.get(name)` and `.name`."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def sbatch_flags(rule: str, resources: dict, threads: int) -> str:
+    """The sbatch options that snakemake-executor-plugin-slurm builds for such a job (its
+    get_submit_command and set_gres_string, as in its run_job), minus the fixed ones."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    job = SimpleNamespace(name=rule, threads=threads, resources=_Resources(resources))
+    params = {"run_uuid": "run", "slurm_logfile": "log", "comment_str": f"rule_{rule}",
+              "account": "", "partition": "", "workdir": "."}
+    return get_submit_command(job, params) + set_gres_string(job)
+
+
+GPU_FLAG = re.compile(r"--(gpus|gres|gpus-per-\w+)[= ]")
+
+
+@needs_pipeline
+@pytest.mark.parametrize("profiles", [CPU_PROFILES, GPU_PROFILES], ids=["slurm", "slurm-gpu"])
+def test_profiles_gpu_requests(profiles, tmp_path):
+    """profiles/slurm asks for no GPU at all; profiles/slurm-gpu (on top of it) asks for one
+    GPU for each of the four training rules (`--gpus=1`) and none for the other rules."""
+    gpu_profile = GPU_PROFILE in profiles
+    for rule, resources, threads in dry_run_jobs(profiles, tmp_path):
+        flags = sbatch_flags(rule, resources, threads)
+        if rule in TRAINING_RULES:
+            assert "--cpus-per-task=4" in flags.split(), (rule, flags)
+        if gpu_profile and rule in TRAINING_RULES:
+            assert GPU_FLAG.findall(flags) == ["gpus"], (rule, flags)
+            assert "--gpus=1" in flags.split(), (rule, flags)
+        else:
+            assert not GPU_FLAG.search(flags), (rule, flags)
+            assert "--ntasks=1" in flags.split(), (rule, flags)  # the plugin's CPU job
+
+
+@needs_pipeline
+def test_rules_declare_no_gpu(tmp_path):
+    """The GPU request belongs to profiles/slurm-gpu, not to the rules: a rule's gpu resource
+    would reach every profile (and sbatch on a CPU-only cluster)."""
+    gpu_keys = {"gpu", "gres", "gpu_model", "gpus"}
+    for rule, resources, _ in dry_run_jobs((), tmp_path):
+        assert not gpu_keys & set(resources), (rule, resources)
+    # Rules outside the tiny DAG too: no such resource in any rule file.
+    declared = re.compile(r"^\s+(gpu|gres|gpu_model|gpus)\s*=", re.M)
+    for smk in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
+        assert not declared.findall(smk.read_text()), smk
