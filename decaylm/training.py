@@ -179,7 +179,6 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
         log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
     else:
         torch.manual_seed(cfg.seed)  # dropout masks; batch order has its own per-epoch seed
-    valid_collate = _epoch_collate(collate, 0)
 
     while state["epoch"] < cfg.epochs and state["bad_epochs"] < cfg.patience:
         epoch = state["epoch"] + 1
@@ -206,7 +205,8 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
         seconds = time.perf_counter() - started
         if ema is not None:
             refresh_batch_norm(evaluated, train_items, collate, cfg.batch_size * 4, device)
-        valid_loss = validation_loss(evaluated, valid_items, valid_collate, cfg.batch_size * 4, device)
+        # a fresh epoch-0 collate each time: held-out MLM masks are the same every epoch, and after a resume
+        valid_loss = validation_loss(evaluated, valid_items, _epoch_collate(collate, 0), cfg.batch_size * 4, device)
         state["train_seconds"] += seconds
         state["train_tokens"] += tokens
         record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "valid_loss": valid_loss,

@@ -203,9 +203,6 @@ def test_a_killed_run_resumes_to_the_same_model(setup, tmp_path, monkeypatch):
     assert best[0] == best[1]
 
 
-@pytest.mark.xfail(strict=True, reason="bug in decaylm.training.fit: the validation collate is built once, before "
-                   "the epoch loop (valid_collate = _epoch_collate(collate, 0)), so the MLM held-out masks move on "
-                   "from epoch to epoch and start again on resume; fix: build it for each validation")
 def test_heldout_loss_uses_the_same_masks_every_epoch(setup, tmp_path):
     """With a learning rate of 0 the model never changes, so the held-out loss is the same each epoch
     if and only if it is scored on the same masks (MaskedTokenBatches: epoch 0's seed for validation),

@@ -29,6 +29,7 @@ from torch import nn
 from transformers import BertForMaskedLM
 
 from decaylm.batching import MaskedTokenBatches, encode, token_items
+from decaylm.errors import InputError
 from decaylm.io import write_json
 from decaylm.model_specs import ModelSpec
 from decaylm.models.bert import bert_config
@@ -66,12 +67,18 @@ def read_sequences(path) -> list[str]:
     return read(path)["sequence"].tolist()
 
 
-def extra_windows(paths, window: int, held_out: list[str], min_overlap: int) -> list[str]:
-    """Unlabeled sequences cut into windows; none that shares min_overlap nt with a held-out sequence."""
+def extra_windows(paths, window: int, held_out: list[str], min_overlap: int, where: str = "extra_sequences"
+                  ) -> list[str]:
+    """Unlabeled sequences cut into windows; none that shares min_overlap nt with a held-out sequence.
+    A file that cannot be read is an InputError that also names the config key (`where`)."""
     banned = {s[i:i + min_overlap] for s in held_out for i in range(len(s) - min_overlap + 1)}
     kept, dropped = [], 0
     for path in paths:
-        for sequence in read_sequences(path):
+        try:
+            sequences = read_sequences(path)
+        except InputError as error:
+            raise InputError(f"{where}: {error.where}", error.problem, error.fix) from None
+        for sequence in sequences:
             for start in range(0, max(1, len(sequence) - min_overlap + 1), window):
                 piece = sequence[start:start + window]
                 if any(piece[i:i + min_overlap] in banned for i in range(len(piece) - min_overlap + 1)):
@@ -94,7 +101,8 @@ def pretrain(split, spec: ModelSpec, tokenizer_dir, out_dir) -> None:
     sequences = data["train"]["sequence"].tolist()
     if cfg.extra_sequences:
         window = int(np.median([len(s) for s in sequences])) if sequences else 110
-        sequences += extra_windows(cfg.extra_sequences, window, held_out, cfg.min_overlap)
+        sequences += extra_windows(cfg.extra_sequences, window, held_out, cfg.min_overlap,
+                                   f"pretraining.{spec.name}.extra_sequences")
     order = np.random.default_rng(spec.seed).permutation(len(sequences))
     n_holdout = int(round(cfg.holdout_fraction * len(sequences)))
     ids = encode(tokenizer, sequences, cfg.max_length)
