@@ -73,7 +73,11 @@ from decaylm.io import atomic_path, write_tsv
 
 log = logging.getLogger("decaylm.simulate")
 
-ELEMENT_KINDS: tuple[str, ...] = ("mir430", "are", "pumilio", "polyu", "gc_rich")
+# The first five are the MORPH_O tokenizer's known elements (decaylm/motifs.py, table `known`);
+# `uuag` (UUAG, stabilizing in Rabani et al. 2017) is planted too but is not in that table.
+KNOWN_KINDS: tuple[str, ...] = ("mir430", "are", "pumilio", "polyu", "gc_rich")
+NOVEL_KINDS: tuple[str, ...] = ("uuag",)
+ELEMENT_KINDS: tuple[str, ...] = KNOWN_KINDS + NOVEL_KINDS
 BASES = "ACGT"
 WHERE = "data.simulate"
 
@@ -81,6 +85,7 @@ WHERE = "data.simulate"
 _MIR430 = re.compile(r"(?=AGCACTT)")
 _ARE = re.compile(r"(?=TATTTAT)")
 _PUMILIO = re.compile(r"(?=TGTA[ACT]ATA)")
+_UUAG = re.compile(r"(?=TTAG)")
 _POLYU_MIN = 8
 _GC_MIN = 10
 _POLYU = re.compile(r"T{%d,}" % _POLYU_MIN)
@@ -88,17 +93,37 @@ _GC_RUN = re.compile(r"[GC]{%d,}" % _GC_MIN)
 
 
 def _default_element_probs() -> dict[str, float]:
-    return {"mir430": 0.3, "are": 0.3, "pumilio": 0.25, "polyu": 0.25, "gc_rich": 0.25}
+    # planted; chance sites of the background come on top (see the calibration in the docstring)
+    return {"mir430": 0.005, "are": 0.017, "pumilio": 0.025, "polyu": 0.027, "gc_rich": 0.006, "uuag": 0.03}
 
 
 def _default_early_effects() -> dict[str, float]:
     # log2 units per hour added to early_rate by one full-strength site
-    return {"mir430": 0.0, "are": 0.0, "pumilio": 0.0, "polyu": -0.02, "gc_rich": 0.09}
+    return {"mir430": 0.0, "are": 0.0, "pumilio": 0.0, "polyu": -0.08, "gc_rich": 0.11, "uuag": -0.07}
 
 
 def _default_late_effects() -> dict[str, float]:
     # log2 units per hour added to late_rate (after onset) by one full-strength site
-    return {"mir430": 0.36, "are": 0.22, "pumilio": 0.18, "polyu": -0.13, "gc_rich": 0.0}
+    return {"mir430": 0.73, "are": 0.31, "pumilio": 0.24, "polyu": -0.11, "gc_rich": 0.0, "uuag": 0.0}
+
+
+# Mean log2 expression of the real reporters relative to 0 h, per hour (Rabani et al. 2017 example
+# data, ../shared/data/utrseq: log2((reads + 1) / spike-in sum), reporters with >= 20 reads at 2 h).
+# With match_real_trend, a shared per-hour offset makes the simulated mean follow it.
+REAL_MEAN_LOG2: dict[float, float] = {
+    0: 0.0, 1: -0.79, 2: -1.77, 3: -1.81, 4: -1.54, 5: -2.36, 6: -2.45, 7: -2.72, 8: -2.99, 10: -4.51, 12: -6.09,
+}
+
+
+# First-order transition probabilities of the real reporters (row: base, column: next base, in ACGT
+# order; measured on ../shared/data/utrseq/reporter_seq.txt). Their chance sites come near the real
+# frequencies (an order-0 background of the same composition makes twice the real AREs).
+REAL_TRANSITIONS: dict[str, list[float]] = {
+    "A": [0.307, 0.190, 0.179, 0.324],
+    "C": [0.338, 0.192, 0.099, 0.371],
+    "G": [0.260, 0.203, 0.157, 0.380],
+    "T": [0.195, 0.164, 0.233, 0.408],
+}
 
 
 @dataclass
@@ -112,14 +137,16 @@ class SimulationConfig:
     from_hour: float = 2
     to_hour: float = 8
     id_prefix: str = "SIM_T"
-    # background composition, order 0
+    # background: order 1 (REAL_TRANSITIONS, the first base from base_probs) or order 0 (base_probs);
+    # base_probs are the real reporters' composition (A .26, C .18, G .18, T .37)
+    background_order: int = 1
     base_probs: dict[str, float] = field(
-        default_factory=lambda: {"A": 0.3, "C": 0.2, "G": 0.2, "T": 0.3}
+        default_factory=lambda: {"A": 0.26, "C": 0.18, "G": 0.18, "T": 0.38}
     )
     # elements: probability that a reporter carries the kind; then each extra copy with
     # probability extra_copy_prob, up to max_copies
     element_probs: dict[str, float] = field(default_factory=_default_element_probs)
-    extra_copy_prob: float = 0.25
+    extra_copy_prob: float = 0.08
     max_copies: int = 3
     copy_decay: float = 0.85
     position_slope: float = 0.1  # site weight runs from 1 - slope (5' end) to 1 + slope (3')
@@ -129,6 +156,14 @@ class SimulationConfig:
     gc_lengths: list[int] = field(default_factory=lambda: [10, 12])  # planted run, inclusive
     early_effects: dict[str, float] = field(default_factory=_default_early_effects)
     late_effects: dict[str, float] = field(default_factory=_default_late_effects)
+    # background of many weak k-mer effects: each k-mer has an effect with probability kmer_density,
+    # normal with these sds (log2 per hour, on early_rate and late_rate, per occurrence); drawn
+    # from their own stream (kmer_seed), so every seed samples reporters of the same biology
+    kmer_k: int = 6
+    kmer_density: float = 0.1
+    kmer_early_sd: float = 0.035
+    kmer_late_sd: float = 0.07
+    kmer_seed: int = 0
     # kinetics (log2 per hour)
     base_early_rate: float = 0.02
     early_rate_sd: float = 0.01
@@ -138,12 +173,15 @@ class SimulationConfig:
     onset_sd: float = 0.15
     onset_min: float = 4.0
     onset_max: float = 6.0
+    # a per-hour offset shared by all reporters, so that their mean log2 expression relative to the
+    # first hour follows the real data's (REAL_MEAN_LOG2, linear between its hours)
+    match_real_trend: bool = True
     # reads
-    abundance_sd: float = 0.5  # natural-log sd of the initial abundance
-    depth_min: float = 1.0e6  # reads per time point, drawn uniformly in [min, max]
-    depth_max: float = 2.0e6
-    reporter_fraction: float = 0.6  # share of the library that is reporters at the first hour
-    spike_reads: float = 1500.0  # expected spike-in reads (all five) at the first hour
+    abundance_sd: float = 0.45  # natural-log sd of the initial abundance
+    reads_per_reporter: float = 215.0  # mean reads per reporter at the first hour (real: 2.65 M / 12,322)
+    depth_sd: float = 0.2  # natural-log sd of each time point's sequencing depth (lognormal, mean 1)
+    reporter_fraction: float = 0.85  # share of the library that is reporters at the first hour
+    spike_reads: float = 480.0  # expected spike-in reads (all five) at the first hour
     spike_weights: list[float] = field(default_factory=lambda: [0.5, 0.05, 0.06, 0.22, 0.12])
     dispersion: float = 0.02  # reporter reads, negative binomial: var = mu + dispersion * mu**2
     spike_dispersion: float = 0.001  # spike-in reads: near Poisson, as the real spike-ins agree
@@ -175,7 +213,7 @@ class SimulationConfig:
         def bad(key: str, problem: str, fix: str = "") -> InputError:
             return InputError(f"{WHERE}.{key}", problem, fix)
 
-        for key in ("n_reporters", "length", "seed", "max_copies"):
+        for key in ("n_reporters", "length", "seed", "max_copies", "kmer_k", "kmer_seed", "background_order"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise bad(key, f"must be an integer, got {value!r}")
@@ -185,23 +223,32 @@ class SimulationConfig:
             raise bad("seed", f"must be >= 0, got {self.seed}")
         if self.max_copies < 1:
             raise bad("max_copies", f"must be at least 1, got {self.max_copies}")
+        if self.background_order not in (0, 1):
+            raise bad("background_order", f"must be 0 or 1, got {self.background_order}")
+        if not 1 <= self.kmer_k <= 8:
+            raise bad("kmer_k", f"must be from 1 to 8, got {self.kmer_k}")
+        if self.kmer_seed < 0:
+            raise bad("kmer_seed", f"must be >= 0, got {self.kmer_seed}")
+        if not isinstance(self.match_real_trend, bool):
+            raise bad("match_real_trend", f"must be true or false, got {self.match_real_trend!r}")
         floats = [f.name for f in dataclasses.fields(self) if f.type in ("float", float)]
         for key in floats:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
                 raise bad(key, f"must be a finite number, got {value!r}")
-        for key in ("extra_copy_prob", "mir430_8mer_prob", "copy_decay"):
+        for key in ("extra_copy_prob", "mir430_8mer_prob", "copy_decay", "kmer_density"):
             if not 0 <= getattr(self, key) <= 1:
                 raise bad(key, f"must be between 0 and 1, got {getattr(self, key)}")
         if not 0 < self.reporter_fraction <= 1:
             raise bad("reporter_fraction", f"must be in (0, 1], got {self.reporter_fraction}")
-        for key in ("early_rate_sd", "late_rate_sd", "onset_sd", "abundance_sd", "dispersion", "spike_dispersion", "position_slope", "mir430_7mer_weight"):
+        for key in ("early_rate_sd", "late_rate_sd", "onset_sd", "abundance_sd", "dispersion", "spike_dispersion", "position_slope", "mir430_7mer_weight",
+                    "kmer_early_sd", "kmer_late_sd", "depth_sd"):
             if getattr(self, key) < 0:
                 raise bad(key, f"must be >= 0, got {getattr(self, key)}")
         if self.position_slope >= 1:
             raise bad("position_slope", f"must be below 1, got {self.position_slope}")
-        if not 0 < self.depth_min <= self.depth_max:
-            raise bad("depth_min", f"need 0 < depth_min <= depth_max, got {self.depth_min} and {self.depth_max}")
+        if self.reads_per_reporter <= 0:
+            raise bad("reads_per_reporter", f"must be > 0, got {self.reads_per_reporter}")
         if self.spike_reads <= 0:
             raise bad("spike_reads", f"must be > 0, got {self.spike_reads}")
         if not self.onset_min <= self.onset_mean <= self.onset_max:
@@ -292,11 +339,25 @@ def config_from_params(params) -> SimulationConfig:
 # sequences
 
 
+def background_sequences(cfg: SimulationConfig, rng: np.random.Generator, n: int, length: int) -> np.ndarray:
+    """n background sequences of `length` nt as an n x length array of letters (see background_order)."""
+    alphabet = np.array(list(BASES))
+    probs = np.array([cfg.base_probs[b] for b in BASES])
+    if cfg.background_order == 0:
+        return alphabet[rng.choice(4, size=(n, length), p=probs)]
+    cumulative = np.cumsum([REAL_TRANSITIONS[b] for b in BASES], axis=1)
+    cumulative /= cumulative[:, -1:]
+    draws = rng.random((n, length))
+    codes = np.empty((n, length), dtype=np.int64)
+    codes[:, 0] = np.minimum(np.searchsorted(np.cumsum(probs), draws[:, 0], side="right"), 3)
+    for i in range(1, length):
+        codes[:, i] = np.minimum((draws[:, i : i + 1] >= cumulative[codes[:, i - 1]]).sum(axis=1), 3)
+    return alphabet[codes]
+
+
 def _plant_elements(cfg: SimulationConfig, rng: np.random.Generator) -> list[str]:
     """Background sequences with elements planted at random non-overlapping positions."""
-    probs = np.array([cfg.base_probs[b] for b in BASES])
-    alphabet = np.array(list(BASES))
-    background = alphabet[rng.choice(4, size=(cfg.n_reporters, cfg.length), p=probs)]
+    background = background_sequences(cfg, rng, cfg.n_reporters, cfg.length)
     gc = np.array(list("GC"))
     sequences = []
     dropped = 0
@@ -345,6 +406,8 @@ def _motif(kind: str, cfg: SimulationConfig, rng: np.random.Generator, gc: np.nd
     if kind == "gc_rich":
         n = int(rng.integers(cfg.gc_lengths[0], cfg.gc_lengths[1] + 1))
         return "A" + "".join(gc[rng.integers(2, size=n)]) + "T"
+    if kind == "uuag":
+        return "TTAG"
     raise ValueError(kind)
 
 
@@ -353,7 +416,8 @@ def find_sites(sequence: str, mir430_7mer_weight: float = 0.7) -> dict[str, list
 
     Weights: miR-430 8mer (AGCACTTA) 1.0, 7mer (AGCACTT + other) `mir430_7mer_weight`;
     poly-U runs (len - 5) / 3 (an 8-T run is 1.0); GC runs (len - 5) / 5 (10 nt is 1.0):
-    both run weights are the number of 6-mers in the run over that of the shortest run.
+    both run weights are the number of 6-mers in the run over that of the shortest run;
+    UUAG (TTAG, overlapping) 1.0.
     """
     sites: dict[str, list[tuple[int, float]]] = {}
     sites["mir430"] = [
@@ -364,7 +428,46 @@ def find_sites(sequence: str, mir430_7mer_weight: float = 0.7) -> dict[str, list
     sites["pumilio"] = [(m.start(), 1.0) for m in _PUMILIO.finditer(sequence)]
     sites["polyu"] = [(m.start(), (len(m.group()) - 5) / 3) for m in _POLYU.finditer(sequence)]
     sites["gc_rich"] = [(m.start(), (len(m.group()) - 5) / 5) for m in _GC_RUN.finditer(sequence)]
+    sites["uuag"] = [(m.start(), 1.0) for m in _UUAG.finditer(sequence)]
     return sites
+
+
+def sites_text(sequence: str) -> str:
+    """Every site in `sequence` as 'kind:start' (1-based), ';'-separated in order of position."""
+    found = sorted((start, ELEMENT_KINDS.index(kind), kind) for kind, sites in find_sites(sequence).items()
+                   for start, _ in sites)
+    return ";".join(f"{kind}:{start + 1}" for start, _, kind in found)
+
+
+def kmer_effects(cfg: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The background's per-k-mer effects on early_rate and late_rate (4**k each; k-mer id base 4, A=0).
+
+    Each k-mer has an effect with probability `kmer_density`; effects are normal with sds
+    `kmer_early_sd` and `kmer_late_sd`, from their own stream seeded by `kmer_seed`.
+    """
+    rng = np.random.default_rng([cfg.kmer_seed, 2])
+    size = 4**cfg.kmer_k
+    active = rng.random(size) < cfg.kmer_density
+    early = np.where(active, cfg.kmer_early_sd * rng.standard_normal(size), 0.0)
+    late = np.where(active, cfg.kmer_late_sd * rng.standard_normal(size), 0.0)
+    return early, late
+
+
+def _kmer_ids(sequences: list[str], k: int) -> np.ndarray:
+    """Ids (base 4, A=0) of every overlapping k-mer window: reporters x windows (equal lengths)."""
+    codes = np.zeros(256, dtype=np.int64)
+    for value, base in enumerate(BASES):
+        codes[ord(base)] = value
+    seq = codes[np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)].reshape(len(sequences), -1)
+    windows = np.lib.stride_tricks.sliding_window_view(seq, k, axis=1)
+    return windows @ (4 ** np.arange(k - 1, -1, -1))
+
+
+def background_rates(cfg: SimulationConfig, sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per reporter: the sum of the background k-mer effects over its windows (early, late)."""
+    early, late = kmer_effects(cfg)
+    ids = _kmer_ids(sequences, cfg.kmer_k)
+    return early[ids].sum(axis=1), late[ids].sum(axis=1)
 
 
 def count_sites(sequence: str) -> dict[str, int]:
@@ -418,6 +521,14 @@ def ar_columns(n_hours: int) -> list[str]:
     return [f"AR{i + 1:0{width}d}" for i in range(n_hours)]
 
 
+def real_trend(hours) -> np.ndarray:
+    """The real reporters' mean log2 expression relative to the first hour, at `hours` (linear between
+    the measured hours, flat outside them)."""
+    known = np.array(sorted(REAL_MEAN_LOG2), dtype=float)
+    values = np.interp(np.asarray(hours, dtype=float), known, [REAL_MEAN_LOG2[h] for h in sorted(REAL_MEAN_LOG2)])
+    return values - values[0]
+
+
 def simulate(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Simulate one MPRA: (counts with id + ARnn and spike rows, sequences, truth)."""
     rng = np.random.default_rng(cfg.seed)
@@ -430,24 +541,30 @@ def simulate(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     early_w = np.array([cfg.early_effects[k] for k in ELEMENT_KINDS])
     late_w = np.array([cfg.late_effects[k] for k in ELEMENT_KINDS])
 
-    early_rate = cfg.base_early_rate + cfg.early_rate_sd * rng.standard_normal(n) + strength @ early_w
-    late_rate = cfg.base_late_rate + cfg.late_rate_sd * rng.standard_normal(n) + strength @ late_w
+    bg_early, bg_late = background_rates(cfg, sequences)
+    early_rate = cfg.base_early_rate + cfg.early_rate_sd * rng.standard_normal(n) + strength @ early_w + bg_early
+    late_rate = cfg.base_late_rate + cfg.late_rate_sd * rng.standard_normal(n) + strength @ late_w + bg_late
     onset = np.clip(cfg.onset_mean + cfg.onset_sd * rng.standard_normal(n), cfg.onset_min, cfg.onset_max)
 
     expr = log2_expression(hours, early_rate, late_rate, onset)
-    y_true = expr[:, hours.index(float(cfg.to_hour))] - expr[:, hours.index(float(cfg.from_hour))]
+    if cfg.match_real_trend:
+        expr += real_trend(hours) - (expr - expr[:, :1]).mean(axis=0)
+    i_from, i_to = hours.index(float(cfg.from_hour)), hours.index(float(cfg.to_hour))
+    y_true = expr[:, i_to] - expr[:, i_from]
+    bg_expr = log2_expression([cfg.from_hour, cfg.to_hour], bg_early, bg_late, onset)
+    kmer_part = bg_expr[:, 1] - bg_expr[:, 0]
 
     # molecules: reporters (mean initial abundance 1), spike-ins and other RNA, constant
     abundance = np.exp(cfg.abundance_sd * rng.standard_normal(n) - cfg.abundance_sd**2 / 2)
-    reporters = abundance[:, None] * np.exp2(expr)  # n x hours
-    other = n * (1.0 / cfg.reporter_fraction - 1.0)
-    mean_depth = (cfg.depth_min + cfg.depth_max) / 2
+    reporters = abundance[:, None] * np.exp2(expr - expr[:, :1].mean())  # n x hours, mean 1 at the first hour
+    other = reporters[:, 0].sum() * (1.0 / cfg.reporter_fraction - 1.0)
+    mean_depth = cfg.reads_per_reporter * n / cfg.reporter_fraction
     library0 = reporters[:, 0].sum() + other
     spike_total = cfg.spike_reads * library0 / (mean_depth - cfg.spike_reads)
     weights = np.asarray(cfg.spike_weights, dtype=float)
     spikes = spike_total * weights / weights.sum()
 
-    depth = rng.uniform(cfg.depth_min, cfg.depth_max, size=len(hours))
+    depth = mean_depth * np.exp(cfg.depth_sd * rng.standard_normal(len(hours)) - cfg.depth_sd**2 / 2)
     library = reporters.sum(axis=0) + spikes.sum() + other  # molecules per hour
     reads_per_molecule = depth / library
     reporter_reads = _negative_binomial(rng, reporters * reads_per_molecule, cfg.dispersion)
@@ -466,6 +583,8 @@ def simulate(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     truth["early_rate"] = early_rate
     truth["late_rate"] = late_rate
     truth["onset"] = onset
+    truth["kmer_effect"] = kmer_part
+    truth["sites"] = [sites_text(seq) for seq in sequences]
     log.info(
         "simulated %d reporters x %d hours (seed %d): y_true mean %.2f sd %.2f",
         n, len(hours), cfg.seed, y_true.mean(), y_true.std(),
@@ -504,7 +623,7 @@ LONG_TRUTH_NAME = "long_utrs_truth.tsv"
 LONG_UTR_MIN_LENGTH = 300
 LONG_UTR_SPACING = 300  # one element per this many nt (at most 4 a sequence), so they lie far apart
 # Kinds in the order they are planted, over all sequences: the destabilizing ones most often.
-LONG_UTR_KINDS = ("mir430", "are", "gc_rich", "polyu", "mir430", "pumilio", "are", "gc_rich")
+LONG_UTR_KINDS = ("mir430", "are", "gc_rich", "polyu", "mir430", "pumilio", "uuag", "are", "gc_rich")
 
 
 def _long_element(kind: str, cfg: SimulationConfig) -> tuple[str, int, int]:
@@ -521,17 +640,19 @@ def _long_element(kind: str, cfg: SimulationConfig) -> tuple[str, int, int]:
     if kind == "gc_rich":
         n = cfg.gc_lengths[1]
         return "A" + ("GCCGCGGCGC" * (n // 10 + 1))[:n] + "T", 1, n
+    if kind == "uuag":
+        return "TTAG", 0, 4
     raise ValueError(kind)
 
 
 def simulate_long_utrs(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`cfg.n_long_utrs` long 3'UTR-like sequences with elements planted at known positions.
 
-    The background has the reporters' composition (`base_probs`); lengths are drawn from
+    The background is the reporters' (`background_order`, `base_probs`); lengths are drawn from
     `long_utr_lengths`. A sequence of L nt carries min(4, L // 300) elements, one near each of
     the points that cut it into equal parts (+-20 nt), so they are 160 nt or more apart: a
     110-nt window holds at most one. Elements take the strongest form of their kind (miR-430
-    8mer AGCACTTA, ARE TATTTAT, Pumilio TGTAAATA, the longest poly-U and GC runs) in the order
+    8mer AGCACTTA, ARE TATTTAT, Pumilio TGTAAATA, the longest poly-U and GC runs, UUAG TTAG) in the order
     of LONG_UTR_KINDS, mostly destabilizing. Sites the background made by chance are mutated
     away, so the truth table lists every site in the sequences.
 
@@ -548,7 +669,7 @@ def simulate_long_utrs(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFram
     for i in range(cfg.n_long_utrs):
         uid = f"LONG_UTR_{i + 1}"
         length = int(rng.integers(low, high + 1))
-        row = alphabet[rng.choice(4, size=length, p=probs)]
+        row = background_sequences(cfg, rng, 1, length)[0]
         k = max(1, min(4, length // LONG_UTR_SPACING))
         planted = np.zeros(length, dtype=bool)  # planted motifs and their flanks: never mutated
         elements = []
@@ -592,19 +713,94 @@ def write_long_utrs(frames, fasta_path, truth_path) -> None:
 # calibration: `python -m decaylm.simulate [seed ...]`
 
 
-def calibrate(cfg: SimulationConfig, min_reads: int = 20, pseudocount: float = 1.0) -> dict[str, float]:
-    """Numbers that show the simulated data are learnable and shaped like the real data.
+def site_counts(sequences) -> pd.DataFrame:
+    """Sites per kind (columns ELEMENT_KINDS) of each sequence, as truth.tsv counts them."""
+    return pd.DataFrame([count_sites(seq) for seq in sequences], columns=list(ELEMENT_KINDS))
 
-    The measured target is computed as the pipeline does (log2((count + pseudocount) /
-    spike-in sum) at to_hour minus from_hour, reporters with >= min_reads at from_hour);
-    a char 1-6-mer CountVectorizer + RidgeCV (alpha by 3-fold CV) is trained on the
-    measured target of a random 80% and scored by R2 against y_true of the other 20%.
+
+def element_share(sites: pd.DataFrame, y, groups, kinds=KNOWN_KINDS, folds: int = 5) -> float:
+    """Share of the variance of `y` that the site counts of `kinds` explain: R2 of an OLS of y on the
+    per-kind counts, predicted out of fold (GroupKFold over `groups`, e.g. overlap groups)."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    x = sites[list(kinds)].to_numpy(dtype=float)
+    predicted = cross_val_predict(LinearRegression(), x, y, groups=groups, cv=GroupKFold(folds))
+    return float(r2_score(y, predicted))
+
+
+def depth_summary(counts: pd.DataFrame) -> dict[str, list[float]]:
+    """Per time point: median and mean reads per reporter, and the spike-in read sum."""
+    table = counts.set_index("id")
+    is_spike = table.index.str.startswith("SPIKE_")
+    reporters = table.loc[~is_spike]
+    return {
+        "median_reads": [float(v) for v in reporters.median()],
+        "mean_reads": [round(float(v), 1) for v in reporters.mean()],
+        "spike_reads": [float(v) for v in table.loc[is_spike].sum()],
+    }
+
+
+def measure(counts: pd.DataFrame, sequences: pd.DataFrame, hours, from_hour=2, to_hour=8, min_reads: int = 20,
+            pseudocount: float = 1.0, group_overlap_nt: int = 30) -> dict:
+    """The figures the calibration matches, computed the same way on real and simulated files.
+
+    Target as the pipeline computes it (decaylm.expression.normalize_counts, reporters with
+    >= min_reads at from_hour, then decaylm.target.compute_target); groups as the pipeline's
+    overlap split (decaylm.split.overlap_groups); shares of variance by `element_share`.
+    """
+    from decaylm.expression import normalize_counts
+    from decaylm.sources import RawCounts
+    from decaylm.split import overlap_groups
+    from decaylm.target import compute_target
+
+    table = counts.set_index("id")
+    table.columns = [float(h) for h in hours]
+    is_spike = table.index.str.startswith("SPIKE_")
+    raw = RawCounts(reporters=table.loc[~is_spike], spikes=table.loc[is_spike],
+                    sequences=sequences.set_index("id")["sequence"])
+    target = compute_target(normalize_counts(raw, pseudocount, min_reads, [float(from_hour)]), "difference",
+                            float(from_hour), float(to_hour))
+    y = target["y"].to_numpy()
+    groups = overlap_groups(target["sequence"].tolist(), group_overlap_nt)
+    sites = site_counts(target["sequence"])
+    return {
+        "reporters": int((~is_spike).sum()),
+        "kept": len(target),
+        "target_mean": float(y.mean()),
+        "target_sd": float(y.std()),
+        "share_known": element_share(sites, y, groups, KNOWN_KINDS),
+        "share_all": element_share(sites, y, groups, ELEMENT_KINDS),
+        "carry": {k: float((sites[k] > 0).mean()) for k in ELEMENT_KINDS},
+        "sites_per_reporter": {k: float(sites[k].mean()) for k in ELEMENT_KINDS},
+        **depth_summary(counts),
+    }
+
+
+def measure_real(folder, hours=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12)) -> dict:
+    """`measure` on a UTR-seq folder (reporter_counts.txt, reporter_seq.txt), e.g. the real data."""
+    folder = Path(folder)
+    counts = pd.read_csv(folder / COUNTS_NAME, sep="\t")
+    sequences = pd.read_csv(folder / SEQUENCES_NAME, sep="\t", header=None, names=["id", "sequence"])
+    return measure(counts, sequences, list(hours))
+
+
+def calibrate(cfg: SimulationConfig, min_reads: int = 20, pseudocount: float = 1.0) -> dict:
+    """Numbers that show the simulated data are shaped like the real data, and learnable.
+
+    `measure` on the simulated files, plus: the share of y_true's variance due to the k-mer
+    background (var of truth.tsv's kmer_effect over var of y_true), the correlation of the
+    measured target with y_true, and a char 1-6-mer CountVectorizer + RidgeCV (alpha by 3-fold
+    CV) trained on the measured target of a random 80% and scored by R2 against the measured
+    target and against y_true of the other 20%.
     """
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import RidgeCV
     from sklearn.metrics import r2_score
 
     counts, seqs, truth = simulate(cfg)
+    numbers = measure(counts, seqs, cfg.hours, cfg.from_hour, cfg.to_hour, min_reads, pseudocount)
     hours = [float(h) for h in cfg.hours]
     columns = ar_columns(len(hours))
     col_from, col_to = columns[hours.index(float(cfg.from_hour))], columns[hours.index(float(cfg.to_hour))]
@@ -620,24 +816,41 @@ def calibrate(cfg: SimulationConfig, min_reads: int = 20, pseudocount: float = 1
     n_train = int(0.8 * len(y))
     train, test = order[:n_train], order[n_train:]
     vectorizer = CountVectorizer(analyzer="char", ngram_range=(1, 6), lowercase=False)
-    model = RidgeCV(alphas=(100.0, 300.0, 1000.0), cv=3).fit(vectorizer.fit_transform(sequences[train]), y[train])
+    model = RidgeCV(alphas=(10.0, 30.0, 100.0, 300.0, 1000.0), cv=3).fit(
+        vectorizer.fit_transform(sequences[train]), y[train])
     predicted = model.predict(vectorizer.transform(sequences[test]))
     return {
-        "kept": int(keep.sum()),
-        "reporters": len(keep),
+        **numbers,
         "y_true_mean": float(y_true.mean()),
         "y_true_sd": float(y_true.std()),
-        "target_mean": float(y.mean()),
-        "target_sd": float(y.std()),
+        "kmer_background_share_of_y_true": float(truth["kmer_effect"].var() / truth["y_true"].var()),
         "corr_target_truth": float(np.corrcoef(y, y_true)[0, 1]),
         "kmer_ridge_alpha": float(model.alpha_),
+        "kmer_ridge_r2": float(r2_score(y[test], predicted)),
         "kmer_ridge_r2_vs_truth": float(r2_score(y_true[test], predicted)),
     }
+
+
+def _format(numbers: dict) -> str:
+    def one(value):
+        if isinstance(value, float):
+            return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k} {one(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, list):
+            return "[" + " ".join(one(v) for v in value) + "]"
+        return str(value)
+
+    return "\n".join(f"  {key}: {one(value)}" for key, value in numbers.items())
 
 
 if __name__ == "__main__":
     import sys
 
-    for seed_arg in sys.argv[1:] or ["0"]:
-        numbers = calibrate(SimulationConfig(seed=int(seed_arg)))
-        print(f"seed {seed_arg}: " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in numbers.items()))
+    args = sys.argv[1:]
+    if args[:1] == ["--real"]:
+        folder = args[1] if len(args) > 1 else str(Path(__file__).resolve().parents[2] / "shared" / "data" / "utrseq")
+        print(f"real data {folder}:\n" + _format(measure_real(folder)))
+    else:
+        for seed_arg in args or ["0"]:
+            print(f"seed {seed_arg}:\n" + _format(calibrate(SimulationConfig(seed=int(seed_arg)))))
