@@ -94,7 +94,7 @@ _GC_RUN = re.compile(r"[GC]{%d,}" % _GC_MIN)
 
 def _default_element_probs() -> dict[str, float]:
     # planted; chance sites of the background come on top (see the calibration in the docstring)
-    return {"mir430": 0.005, "are": 0.017, "pumilio": 0.025, "polyu": 0.027, "gc_rich": 0.006, "uuag": 0.03}
+    return {"mir430": 0.002, "are": 0.017, "pumilio": 0.025, "polyu": 0.027, "gc_rich": 0.006, "uuag": 0.03}
 
 
 def _default_early_effects() -> dict[str, float]:
