@@ -88,6 +88,8 @@ RUNS = {
     "D_MORPH_O": ("rbp_known", SMALL, None),
     "D_MORPH_D": ("rbp_data", SMALL, None),
     "D_HYBRID": ("nt", SMALL_HYBRID, None),
+    # config.yaml's default rows as they are (the rows config/utrseq.yaml runs on the real data)
+    "D_CNN": (None, {"kind": "cnn", "epochs": 15, "patience": 3}, None),
 }
 
 
@@ -136,6 +138,64 @@ def tokenizer_dir(name: str, split: pd.DataFrame, work: Path, seed: int) -> Path
     return out
 
 
+DIAGNOSIS: list[dict] = []
+
+
+def diagnose_batch_norm() -> None:
+    """Log, at each validation of fit, the valid loss three ways: eval mode as fit sees it, after
+    recomputing the BatchNorm statistics on the training data with dropout on (train mode, what
+    refresh_batch_norm did), and with dropout off (BatchNorm alone in train mode)."""
+    import copy
+
+    from torch import nn
+
+    from decaylm import training
+
+    plain = training.validation_loss
+
+    def bn_only_train(model):
+        model.eval()
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.train()
+
+    def patched(model, items, collate, batch_size, device):
+        loss = plain(model, items, collate, batch_size, device)
+        if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            return loss
+        row = {"eval": loss}
+        train_items = CONTEXT["train_items"]
+        for how in ("dropout_on", "dropout_off"):
+            clone = copy.deepcopy(model)
+            norms = [m for m in clone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None
+            clone.train() if how == "dropout_on" else bn_only_train(clone)
+            with torch.no_grad():
+                for index in training.batches_by_length(train_items, 256):
+                    clone(**training._inputs(train_items, index, collate, device))
+            row[how] = plain(clone, items, collate, batch_size, device)
+        DIAGNOSIS.append(row)
+        logging.info("BN diagnosis: %s", {k: round(v, 4) for k, v in row.items()})
+        return loss
+
+    import torch
+
+    training.validation_loss = patched
+    plain_fit = training.fit
+
+    def fit(model, train_items, *args, **kwargs):
+        CONTEXT["train_items"] = train_items
+        return plain_fit(model, train_items, *args, **kwargs)
+
+    for module in (cnn, bert):
+        module.fit = fit
+
+
+CONTEXT: dict = {}
+
+
 def run(name: str, split: pd.DataFrame, work: Path, seed: int, overrides: dict) -> dict:
     tok_name, spec, mlm_spec = RUNS[name]
     spec = {**spec, **overrides}
@@ -160,6 +220,12 @@ def run(name: str, split: pd.DataFrame, work: Path, seed: int, overrides: dict) 
     seconds = time.perf_counter() - started
     np.save(out / "predictions.npy", pred)
     record = json.loads((out / "training.json").read_text())
+    print("HISTORY\t" + tag + f"\tseed={seed}\tvalid_loss=" +
+          ",".join(f"{h['valid_loss']:.3f}" for h in record["history"]), flush=True)
+    if DIAGNOSIS:
+        for how in DIAGNOSIS[0]:
+            print(f"BN\t{tag}\tseed={seed}\t{how}=" + ",".join(f"{d[how]:.3f}" for d in DIAGNOSIS), flush=True)
+        DIAGNOSIS.clear()
     y, where = split["y"].to_numpy(), split["split"].to_numpy()
     # valid only: settings are chosen here, and test figures appear once, in the pipeline's final table
     return {"run": tag, "seed": seed, "valid_r2": r2_score(y[where == "valid"], pred[where == "valid"]), "seconds": round(seconds, 1),
@@ -187,7 +253,11 @@ def main() -> None:
     parser.add_argument("--simulated", action="store_true", help="the default pipeline's 4000 simulated reporters")
     parser.add_argument("--out", help="append result rows to this TSV")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    parser.add_argument("--diagnose-bn", action="store_true",
+                        help="also log each epoch's valid loss with BatchNorm statistics recomputed on train")
     args = parser.parse_args()
+    if args.diagnose_bn:
+        diagnose_batch_norm()
     if args.threads:
         import torch
 

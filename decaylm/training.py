@@ -31,6 +31,7 @@ from decaylm.model_specs import Training
 log = logging.getLogger(__name__)
 CHECKPOINT = "last_epoch.pt"
 TrainConfig = Training  # the settings of this loop (decaylm.model_specs)
+BN_REFRESH_ITEMS = 4096  # training items BatchNorm statistics are recomputed on before each validation
 
 
 @dataclass
@@ -118,23 +119,43 @@ def validation_loss(model: nn.Module, items: list, collate: Callable, batch_size
     return total / count if count else math.nan
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 @torch.no_grad()
 def refresh_batch_norm(model: nn.Module, items: list, collate: Callable, batch_size: int, device) -> None:
-    """Recompute BatchNorm statistics on `items`: an averaged model's averaged statistics belong to
-    none of the weights averaged (what torch.optim.swa_utils.update_bn does, for dict batches)."""
+    """Recompute BatchNorm statistics on `items`, with the rest of the model in eval mode (dropout
+    off): the statistics then describe what each norm sees at inference. fit does this before each
+    validation: the running averages (momentum 0.1, the last ~10 batches, under weights that move
+    fast at a high learning rate, taken with dropout on) made the CNN's valid loss jump by 0.2
+    between epochs (docs/training.md). An averaged model's averaged statistics belong to none of
+    the weights averaged, too (what torch.optim.swa_utils.update_bn does, for dict batches)."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
+    if not norms or not items:
         return
+    was_training = model.training
     momenta = [m.momentum for m in norms]
+    model.eval()
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over all batches
-    model.train()
+        m.train()
     for index in batches_by_length(items, batch_size):
         with autocast(device):
             model(**_inputs(items, index, collate, device))
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
+    model.train(was_training)
+
+
+def _refresh_items(items: list, seed: int) -> list:
+    """The training items BatchNorm statistics are recomputed on: all of them, or a fixed random
+    subset of BN_REFRESH_ITEMS (plenty for a per-channel mean and variance)."""
+    if len(items) <= BN_REFRESH_ITEMS:
+        return items
+    chosen = np.random.default_rng([seed, 0xB17]).choice(len(items), BN_REFRESH_ITEMS, replace=False)
+    return [items[i] for i in np.sort(chosen)]
 
 
 def _epoch_collate(collate, epoch: int):
@@ -179,6 +200,8 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
         log.info("resumed from %s after epoch %d", checkpoint_path, state["epoch"])
     else:
         torch.manual_seed(cfg.seed)  # dropout masks; batch order has its own per-epoch seed
+    norms = has_batch_norm(model)
+    norm_items = _refresh_items(train_items, cfg.seed) if norms else []
 
     while state["epoch"] < cfg.epochs and state["bad_epochs"] < cfg.patience:
         epoch = state["epoch"] + 1
@@ -203,8 +226,8 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
             tokens += _count_tokens(batch)
             loss_sum, seen = loss_sum + float(loss.detach()) * len(index), seen + len(index)
         seconds = time.perf_counter() - started
-        if ema is not None:
-            refresh_batch_norm(evaluated, train_items, collate, cfg.batch_size * 4, device)
+        if norms:  # statistics of the weights validated, not a lagging running average
+            refresh_batch_norm(evaluated, norm_items, collate, cfg.batch_size * 4, device)
         # a fresh epoch-0 collate each time: held-out MLM masks are the same every epoch, and after a resume
         valid_loss = validation_loss(evaluated, valid_items, _epoch_collate(collate, 0), cfg.batch_size * 4, device)
         state["train_seconds"] += seconds
