@@ -13,10 +13,14 @@ import pandas as pd  # noqa: E402
 from scipy.stats import pearsonr, spearmanr  # noqa: E402
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  # noqa: E402
 
+from decaylm.errors import InputError  # noqa: E402
 from decaylm.io import atomic_path, write_text, write_tsv  # noqa: E402
 
 METRIC_COLUMNS = ["mse", "mae", "rmse", "r2", "pearson", "spearman"]
 COMPARISON_COLUMNS = ["model", *METRIC_COLUMNS, "n_test"]
+# added by add_intervals and add_ceiling (bootstrap over whole overlap groups of test reporters)
+INTERVAL_COLUMNS = ["valid_r2", "r2_ci_low", "r2_ci_high", "d_r2_best", "d_r2_best_ci_low", "d_r2_best_ci_high",
+                    "tied_with_best", "r2_of_ceiling"]
 
 
 def regression_metrics(y_true, y_pred) -> dict:
@@ -50,22 +54,143 @@ def comparison_table(all_metrics: list[dict]) -> pd.DataFrame:
         if column not in table.columns:
             table[column] = np.nan
     table["n_test"] = table["n_test"].astype("Int64")  # stays a count when a not-run row is blank
+    if "valid_r2" not in table.columns:
+        table["valid_r2"] = np.nan
     table = table.sort_values(["r2", "model"], ascending=[False, True], na_position="last")
-    return table[COMPARISON_COLUMNS + extra + ["status"]].reset_index(drop=True)
+    return table[COMPARISON_COLUMNS + ["valid_r2"] + extra + ["status"]].reset_index(drop=True)
 
 
-def comparison_markdown(table: pd.DataFrame) -> str:
+def group_resample_weights(groups, n_resamples: int, seed: int) -> np.ndarray:
+    """Resamples x rows: how often each row is drawn when whole groups are drawn with replacement
+    (as many draws as there are groups), so a group's rows always come and go together."""
+    labels, row_group = np.unique(np.asarray(groups), return_inverse=True)
+    n_groups = len(labels)
+    draws = np.random.default_rng(seed).integers(n_groups, size=(n_resamples, n_groups))
+    offsets = (np.arange(n_resamples) * n_groups)[:, None]
+    group_counts = np.bincount((draws + offsets).ravel(), minlength=n_resamples * n_groups).reshape(n_resamples, n_groups)
+    return group_counts[:, row_group].astype(float)
+
+
+def weighted_r2(y_true, predictions: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """R2 of each column of predictions (rows x models) on each weighted resample (resamples x rows):
+    the R2 of the resampled rows, repeated rows counted as often as drawn. Resamples x models."""
+    y = np.asarray(y_true, dtype=float)
+    total = weights.sum(axis=1, keepdims=True)
+    mean = weights @ y[:, None] / total
+    sst = weights @ (y**2)[:, None] - total * mean**2
+    sse = weights @ (y[:, None] - predictions) ** 2
+    return 1.0 - sse / sst
+
+
+def bootstrap_r2(y_true, predictions: np.ndarray, groups, n_resamples: int, seed: int) -> np.ndarray:
+    """Resamples x models: R2 on seeded resamples of whole groups, the same resamples for every model."""
+    return weighted_r2(y_true, predictions, group_resample_weights(groups, n_resamples, seed))
+
+
+def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """The percentile bootstrap interval of each column."""
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return low, high
+
+
+def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame], split: pd.DataFrame,
+                  n_resamples: int, seed: int, level: float = 0.95) -> pd.DataFrame:
+    """Add the grouped-bootstrap interval of each row's test R2 and its paired difference to the best row.
+
+    The resamples draw whole overlap groups (the `group` column of split.tsv) of the test reporters;
+    every model is scored on the same resamples, so the difference to the best row is paired.
+    tied_with_best: the paired interval contains 0 (true for the best row itself).
+    """
+    test = split[split["split"] == "test"][["id", "group"]].reset_index(drop=True)
+    ran = [m for m in table["model"] if m in predictions and (table.loc[table["model"] == m, "status"] == "ok").all()]
+    out = table.copy()
+    for column in INTERVAL_COLUMNS[1:-1]:
+        out[column] = np.nan
+    out["tied_with_best"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    if not ran:
+        return out
+    columns, y_true = [], None
+    for model in ran:
+        frame = predictions[model]
+        rows = test.merge(frame[frame["split"] == "test"][["id", "y_true", "y_pred"]], on="id", how="left")
+        if rows["y_pred"].isna().any():
+            missing = rows.loc[rows["y_pred"].isna(), "id"].head(3).tolist()
+            raise InputError(f"models/{model}/predictions.tsv", f"no test prediction for {int(rows['y_pred'].isna().sum())} "
+                             f"test reporter(s) of split.tsv, e.g. {missing}", "re-run the model on the current split")
+        y_true = rows["y_true"].to_numpy() if y_true is None else y_true
+        columns.append(rows["y_pred"].to_numpy())
+    r2 = bootstrap_r2(y_true, np.column_stack(columns), test["group"].to_numpy(), n_resamples, seed)
+    low, high = percentile_interval(r2, level)
+    best = int(np.argmax([r2_score(y_true, p) for p in columns]))
+    difference = r2 - r2[:, [best]]
+    d_low, d_high = percentile_interval(difference, level)
+    d = np.array([r2_score(y_true, p) for p in columns]) - r2_score(y_true, columns[best])
+    index = out.index[out["model"].isin(ran)]
+    position = {m: i for i, m in enumerate(ran)}
+    order = [position[m] for m in out.loc[index, "model"]]
+    out.loc[index, "r2_ci_low"], out.loc[index, "r2_ci_high"] = low[order], high[order]
+    out.loc[index, "d_r2_best"] = d[order]
+    out.loc[index, "d_r2_best_ci_low"], out.loc[index, "d_r2_best_ci_high"] = d_low[order], d_high[order]
+    out.loc[index, "tied_with_best"] = (d_low[order] <= 0) & (d_high[order] >= 0)
+    return out
+
+
+def add_ceiling(table: pd.DataFrame, ceiling: dict | None) -> pd.DataFrame:
+    """r2_of_ceiling: each row's test R2 as a fraction of the noise ceiling (blank when not computed)."""
+    out = table.copy()
+    value = (ceiling or {}).get("r2_ceiling")
+    out["r2_of_ceiling"] = out["r2"] / value if value else np.nan
+    return out
+
+
+def ordered_columns(table: pd.DataFrame) -> pd.DataFrame:
+    extra = [c for c in ("r2_truth",) if c in table.columns]
+    present = [c for c in INTERVAL_COLUMNS if c in table.columns]
+    return table[COMPARISON_COLUMNS + present + extra + ["status"]]
+
+
+def comparison_markdown(table: pd.DataFrame, ceiling: dict | None = None, n_resamples: int | None = None) -> str:
     header = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns) + "\n"
     rows = []
     for _, row in table.iterrows():
-        cells = ["" if pd.isna(v) else f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
+        cells = ["" if pd.isna(v) else str(v).lower() if isinstance(v, (bool, np.bool_)) else f"{v:.4f}"
+                 if isinstance(v, float) else str(v) for v in row]
         rows.append("| " + " | ".join(cells) + " |")
-    return header + "\n".join(rows) + "\n"
+    return header + "\n".join(rows) + "\n" + _comparison_notes(table, ceiling, n_resamples)
 
 
-def write_comparison(table: pd.DataFrame, tsv_path, md_path) -> None:
+def _comparison_notes(table: pd.DataFrame, ceiling: dict | None, n_resamples: int | None) -> str:
+    """The table in words: which rows cannot be told apart from the best, and the noise ceiling."""
+    notes = []
+    if "tied_with_best" in table.columns and table["tied_with_best"].notna().any():
+        ran = table[table["tied_with_best"].notna()]
+        best = ran.iloc[0]["model"]
+        tied = [m for m, t in zip(ran["model"][1:], ran["tied_with_best"][1:]) if t]
+        resamples = f"{n_resamples:,} " if n_resamples else ""
+        notes.append(f"Intervals: 95% percentile bootstrap over {resamples}resamples of whole overlap groups of the "
+                     "test reporters; d_r2_best is the paired difference to the best row on the same resamples.")
+        if tied:
+            notes.append(f"Cannot be told apart from the best row ({best}): {', '.join(tied)} "
+                         "(their paired 95% interval of the difference contains 0).")
+        else:
+            notes.append(f"Every other row is worse than the best row ({best}): no paired 95% interval contains 0.")
+    if ceiling is not None:
+        if ceiling.get("status") == "ok":
+            notes.append(f"Noise ceiling: r2_ceiling = {ceiling['r2_ceiling']:.3f} on {ceiling['n_test']} test reporters "
+                         f"(negative binomial, dispersion {ceiling['dispersion']:.4f} pooled, {ceiling['n_resamples']} "
+                         f"resamples of the reads; Poisson only: {ceiling['r2_ceiling_poisson']:.3f}); "
+                         f"r2_of_ceiling is each row's R2 as a fraction of it"
+                         + (f" (best row: {table.iloc[0]['r2_of_ceiling']:.2f})." if pd.notna(table.iloc[0].get("r2_of_ceiling"))
+                            else "."))
+        else:
+            notes.append(f"Noise ceiling: {ceiling.get('status', 'not computed')}: {ceiling.get('reason', '')}")
+    return ("\n" + "\n\n".join(notes) + "\n") if notes else ""
+
+
+def write_comparison(table: pd.DataFrame, tsv_path, md_path, ceiling: dict | None = None,
+                     n_resamples: int | None = None) -> None:
     write_tsv(table, tsv_path)
-    write_text(comparison_markdown(table), md_path)
+    write_text(comparison_markdown(table, ceiling, n_resamples), md_path)
 
 
 def _scatter(ax, test: pd.DataFrame, title: str) -> None:
@@ -98,6 +223,38 @@ def plot_panel(predictions: dict[str, pd.DataFrame], order: list[str], path) -> 
         _scatter(ax, predictions[model][predictions[model]["split"] == "test"], model)
     for ax in list(axes.flat)[len(ran):]:
         ax.axis("off")
+    _save(figure, path)
+
+
+def plot_intervals(table: pd.DataFrame, ceiling: dict | None, path) -> None:
+    """Test R2 per model with its 95% grouped-bootstrap interval, best at the top; rows tied with the best
+    filled, the others open; the noise ceiling (and the Poisson-only one) as vertical lines."""
+    ran = table[table["r2_ci_low"].notna()] if "r2_ci_low" in table.columns else table.iloc[:0]
+    figure, ax = plt.subplots(figsize=(6.8, 1.9 + 0.38 * max(1, len(ran))))
+    if len(ran):
+        y = np.arange(len(ran))[::-1]
+        tied = ran["tied_with_best"].fillna(False).astype(bool).to_numpy()
+        r2 = ran["r2"].to_numpy(dtype=float)
+        errors = np.vstack([r2 - ran["r2_ci_low"].to_numpy(dtype=float), ran["r2_ci_high"].to_numpy(dtype=float) - r2])
+        ax.errorbar(r2, y, xerr=errors, fmt="none", ecolor="grey", elinewidth=1.2, capsize=3)
+        ax.scatter(r2[tied], y[tied], color="C0", zorder=3, label="tied with the best (paired 95% CI of ΔR² ∋ 0)")
+        ax.scatter(r2[~tied], y[~tied], facecolors="white", edgecolors="C0", zorder=3, label="worse than the best")
+        ax.set_yticks(y, ran["model"])
+        if ceiling and ceiling.get("status") == "ok":
+            ax.axvline(ceiling["r2_ceiling"], color="C3", ls="--", lw=1.2,
+                       label=f"noise ceiling {ceiling['r2_ceiling']:.3f} (NB, α={ceiling['dispersion']:.3g})")
+            ax.axvline(ceiling["r2_ceiling_poisson"], color="C3", ls=":", lw=1,
+                       label=f"Poisson-only ceiling {ceiling['r2_ceiling_poisson']:.3f}")
+        right = max([ran["r2_ci_high"].max()] + ([ceiling["r2_ceiling_poisson"]] if ceiling and ceiling.get("status") == "ok" else []))
+        ax.set_xlim(right=right + 0.03 * (right - ran["r2_ci_low"].min()))
+        ax.set_xlabel("test R² (95% bootstrap interval over overlap groups)")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.38 * len(ran) + 0.3)), ncol=2,
+                  frameon=False)
+        ax.grid(axis="x", alpha=0.3)
+    else:
+        ax.text(0.5, 0.5, "no model ran", ha="center", va="center")
+    if ceiling and ceiling.get("status") != "ok":
+        ax.set_title("noise ceiling not computed (no read counts)", fontsize=8)
     _save(figure, path)
 
 

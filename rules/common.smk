@@ -155,6 +155,7 @@ def truth_file():
 
 def final_outputs():
     outputs = [R("comparison.tsv"), R("comparison.md"), R("figures", "pred_vs_measured.png"), R("provenance.json")]
+    outputs += [R("noise_ceiling.json"), R("figures", "r2_intervals.png")]
     if config["tokenizers"]:
         outputs += [R("tokenizers", "stats.tsv"), R("figures", "token_counts.png")]
     return outputs + predict_outputs()

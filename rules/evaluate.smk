@@ -25,15 +25,45 @@ rule evaluate_model:
         "../scripts/evaluate_model.py"
 
 
+rule noise_ceiling:
+    input:
+        # the reads (none for `table` data: the ceiling is then "not computed") and the split's test reporters
+        unpack(lambda wildcards: {} if SOURCE == "table" else {"counts": raw_counts(), "sequences": raw_sequences()}),
+        split=R("data", "split.tsv"),
+    output:
+        report(R("noise_ceiling.json"), caption="../report/noise_ceiling.rst", category="Comparison"),
+    params:
+        data=config["data"],
+        target=config["target"],
+        evaluate=config["evaluate"],
+    log:
+        R("logs", "noise_ceiling.log"),
+    benchmark:
+        R("benchmarks", "noise_ceiling.tsv")
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/noise_ceiling.py"
+
+
 rule compare_models:
     input:
         metrics=expand(R("models", "{model}", "metrics.json"), model=sorted(config["models"])),
         predictions=expand(R("models", "{model}", "predictions.tsv"), model=sorted(config["models"])),
+        split=R("data", "split.tsv"),
+        ceiling=R("noise_ceiling.json"),
     output:
         table=report(R("comparison.tsv"), caption="../report/comparison.rst", category="Comparison"),
         markdown=R("comparison.md"),
         panel=report(R("figures", "pred_vs_measured.png"), caption="../report/pred_vs_measured_panel.rst",
                      category="Comparison"),
+        intervals=report(R("figures", "r2_intervals.png"), caption="../report/r2_intervals.rst",
+                         category="Comparison"),
+    params:
+        evaluate={key: config["evaluate"][key] for key in ("bootstrap", "seed")},
     log:
         R("logs", "compare_models.log"),
     benchmark:

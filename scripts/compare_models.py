@@ -1,17 +1,29 @@
-"""Snakemake script: one comparison table (TSV and Markdown) and a panel of all models."""
+"""Snakemake script: one comparison table (TSV and Markdown) with grouped-bootstrap intervals, paired
+differences to the best row and the noise ceiling; a panel of all models and the R2-interval figure."""
 
 import json
+import logging
 from pathlib import Path
 
 from decaylm.errors import one_line_errors
-from decaylm.evaluate import comparison_table, plot_panel, write_comparison
+from decaylm.evaluate import (add_ceiling, add_intervals, comparison_table, ordered_columns, plot_intervals,
+                              plot_panel, write_comparison)
 from decaylm.io import read_tsv
 from decaylm.logs import setup_logging
 
 with one_line_errors(snakemake.log[0]):
     setup_logging(snakemake.log[0])
+    settings = snakemake.params.evaluate
     metrics = [json.loads(Path(path).read_text()) for path in snakemake.input.metrics]
-    table = comparison_table(metrics)
-    write_comparison(table, snakemake.output.table, snakemake.output.markdown)
     predictions = {Path(p).parent.name: read_tsv(p) for p in snakemake.input.predictions}
+    ceiling = json.loads(Path(snakemake.input.ceiling).read_text())
+    table = add_intervals(comparison_table(metrics), predictions, read_tsv(snakemake.input.split),
+                          settings["bootstrap"], settings["seed"])
+    table = ordered_columns(add_ceiling(table, ceiling))
+    write_comparison(table, snakemake.output.table, snakemake.output.markdown, ceiling, settings["bootstrap"])
+    tied = table.loc[table["tied_with_best"].fillna(False).astype(bool), "model"].tolist()
+    logging.info("%d rows, %d bootstrap resamples of test groups (seed %d); tied with the best: %s; noise ceiling: %s",
+                 len(table), settings["bootstrap"], settings["seed"], ", ".join(tied) or "none",
+                 ceiling.get("r2_ceiling") if ceiling.get("status") == "ok" else ceiling.get("status"))
     plot_panel(predictions, list(table["model"]), snakemake.output.panel)
+    plot_intervals(table, ceiling, snakemake.output.intervals)
