@@ -117,7 +117,11 @@ def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame], spl
             missing = rows.loc[rows["y_pred"].isna(), "id"].head(3).tolist()
             raise InputError(f"models/{model}/predictions.tsv", f"no test prediction for {int(rows['y_pred'].isna().sum())} "
                              f"test reporter(s) of split.tsv, e.g. {missing}", "re-run the model on the current split")
-        y_true = rows["y_true"].to_numpy() if y_true is None else y_true
+        if y_true is None:
+            y_true, first = rows["y_true"].to_numpy(), model
+        elif not np.allclose(rows["y_true"].to_numpy(), y_true):
+            raise InputError(f"models/{model}/predictions.tsv", f"its test y_true differs from that of {first}",
+                             "re-run the models on the same target")
         columns.append(rows["y_pred"].to_numpy())
     r2 = bootstrap_r2(y_true, np.column_stack(columns), test["group"].to_numpy(), n_resamples, seed)
     low, high = percentile_interval(r2, level)
