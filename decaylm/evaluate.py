@@ -181,7 +181,7 @@ def _comparison_notes(table: pd.DataFrame, ceiling: dict | None, n_resamples: in
     if ceiling is not None:
         if ceiling.get("status") == "ok":
             notes.append(f"Noise ceiling: r2_ceiling = {ceiling['r2_ceiling']:.3f} on {ceiling['n_test']} test reporters "
-                         f"(negative binomial, dispersion {ceiling['dispersion']:.4f} pooled, {ceiling['n_resamples']} "
+                         f"(negative binomial, dispersion {_alphas(ceiling)}, {ceiling['n_resamples']} "
                          f"resamples of the reads; Poisson only: {ceiling['r2_ceiling_poisson']:.3f}); "
                          f"r2_of_ceiling is each row's R2 as a fraction of it"
                          + (f" (best row: {table.iloc[0]['r2_of_ceiling']:.2f})." if pd.notna(table.iloc[0].get("r2_of_ceiling"))
@@ -189,6 +189,15 @@ def _comparison_notes(table: pd.DataFrame, ceiling: dict | None, n_resamples: in
         else:
             notes.append(f"Noise ceiling: {ceiling.get('status', 'not computed')}: {ceiling.get('reason', '')}")
     return ("\n" + "\n\n".join(notes) + "\n") if notes else ""
+
+
+def _alphas(ceiling: dict) -> str:
+    """The dispersion estimates in words: per window where there are several, and pooled."""
+    windows = ceiling.get("dispersion_windows") or []
+    if len(windows) < 2:
+        return f"{ceiling['dispersion']:.3g}"
+    parts = ", ".join(f"{w['alpha']:.3g} in {w['hours'][0]:g}-{w['hours'][1]:g} h" for w in windows)
+    return f"{parts}; pooled {ceiling['dispersion']:.3g}"
 
 
 def write_comparison(table: pd.DataFrame, tsv_path, md_path, ceiling: dict | None = None,
@@ -234,7 +243,7 @@ def plot_intervals(table: pd.DataFrame, ceiling: dict | None, path) -> None:
     """Test R2 per model with its 95% grouped-bootstrap interval, best at the top; rows tied with the best
     filled, the others open; the noise ceiling (and the Poisson-only one) as vertical lines."""
     ran = table[table["r2_ci_low"].notna()] if "r2_ci_low" in table.columns else table.iloc[:0]
-    figure, ax = plt.subplots(figsize=(6.8, 1.9 + 0.38 * max(1, len(ran))))
+    figure, ax = plt.subplots(figsize=(6.8, 2.3 + 0.38 * max(1, len(ran))))
     if len(ran):
         y = np.arange(len(ran))[::-1]
         tied = ran["tied_with_best"].fillna(False).astype(bool).to_numpy()
@@ -246,13 +255,15 @@ def plot_intervals(table: pd.DataFrame, ceiling: dict | None, path) -> None:
         ax.set_yticks(y, ran["model"])
         if ceiling and ceiling.get("status") == "ok":
             ax.axvline(ceiling["r2_ceiling"], color="C3", ls="--", lw=1.2,
-                       label=f"noise ceiling {ceiling['r2_ceiling']:.3f} (NB, α={ceiling['dispersion']:.3g})")
+                       label=f"noise ceiling {ceiling['r2_ceiling']:.3f} (negative-binomial reads, α "
+                             + " / ".join(f"{w['alpha']:.3g}" for w in ceiling.get("dispersion_windows")
+                                          or [{"alpha": ceiling["dispersion"]}]) + ")")
             ax.axvline(ceiling["r2_ceiling_poisson"], color="C3", ls=":", lw=1,
                        label=f"Poisson-only ceiling {ceiling['r2_ceiling_poisson']:.3f}")
         right = max([ran["r2_ci_high"].max()] + ([ceiling["r2_ceiling_poisson"]] if ceiling and ceiling.get("status") == "ok" else []))
         ax.set_xlim(right=right + 0.03 * (right - ran["r2_ci_low"].min()))
         ax.set_xlabel("test R² (95% bootstrap interval over overlap groups)")
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.38 * len(ran) + 0.3)), ncol=2,
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.38 * len(ran) + 0.3)), ncol=1,
                   frameon=False)
         ax.grid(axis="x", alpha=0.3)
     else:
