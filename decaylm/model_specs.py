@@ -116,7 +116,7 @@ MODEL_KINDS: dict[str, Kind] = {
     "cnn": Kind(CNNArchitecture),
     "bert": Kind(BertArchitecture, links=("tokenizer", "init_from")),
     # fine-tuning defaults: a small learning rate and few epochs
-    "pretrained": Kind(Finetune, links=("tokenizer",),
+    "pretrained": Kind(Finetune,  # its tokenizer is the checkpoint's
                        training_defaults={"lr": 3e-5, "epochs": 5, "patience": 2, "batch_size": 32,
                                           "warmup_fraction": 0.1}),
     "ensemble": Kind(None, trains=False, links=("members",)),
