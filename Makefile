@@ -41,7 +41,7 @@ run: setup
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/default
 
 test: setup system-deps
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=20 tests
 
 lint: setup
 	$(SNAKEMAKE) --lint

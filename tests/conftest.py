@@ -1,15 +1,21 @@
-"""Shared fixtures: paths of the repository and the real UTR-seq data, and small synthetic tables."""
+"""Shared fixtures: paths of the repository and the real UTR-seq data, small synthetic tables, and whole
+pipeline runs (tiny_run, resumed_run, simulated_run, real_data_run), started in the background when
+the session begins."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "utrseq"
@@ -57,24 +63,223 @@ def tiny_utrseq(tmp_path) -> Path:
     return write_utrseq(tmp_path / "utrseq", random_sequences(6), counts, spikes)
 
 
+def snakemake_command(*args: str, results: Path, configfiles=("config/tiny.yaml",), cores: int = 2) -> list[str]:
+    # --nolock: test runs write disjoint results folders, and concurrent runs race on .snakemake/locks
+    return [sys.executable, "-m", "snakemake", *args, "--nolock", "--cores", str(cores), "--configfile", *configfiles,
+            "--config", f"results={results}"]
+
+
 def run_snakemake(*args: str, results: Path, configfiles=("config/tiny.yaml",), check: bool = True,
                   timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the workflow from the repository with results under `results`."""
-    # --nolock: test runs write disjoint results folders, and concurrent runs race on .snakemake/locks
-    command = [sys.executable, "-m", "snakemake", *args, "--nolock", "--cores", "2", "--configfile", *configfiles,
-               "--config", f"results={results}"]
+    command = snakemake_command(*args, results=results, configfiles=configfiles)
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
     return done
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
-    """The tiny pipeline, run once per test session; tests must not modify its results."""
-    results = tmp_path_factory.mktemp("tiny") / "results"
-    run_snakemake(results=results)
+# ---------------------------------------------------------------------------------------------
+# Whole pipeline runs, started in the background when the session begins (those that a selected test
+# reads) and waited for by their fixtures. The tests that read them run last, so the in-process tests
+# run meanwhile: they use one core, and a pipeline has stretches of one job.
+
+def stop_process_group(job: subprocess.Popen) -> None:
+    """End a Snakemake started here, with the jobs it started (its process group), if still running."""
+    if job.poll() is None:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+
+
+class BackgroundRun(threading.Thread):
+    """`steps(run)` in a thread; `result()` waits for its value or raises its error."""
+
+    def __init__(self, name: str, steps, folder: Path):
+        super().__init__(name=name, daemon=True)
+        self.steps, self.folder = steps, folder
+        self.jobs: list[subprocess.Popen] = []
+        self.stopped = threading.Event()
+        self.value = self.error = None
+
+    def snakemake(self, *args: str, results: Path, log: str, cores: int = 2,
+                  configfiles=("config/tiny.yaml",)) -> subprocess.Popen:
+        if self.stopped.is_set():
+            raise RuntimeError("the test session has ended")
+        command = snakemake_command(*args, results=results, configfiles=configfiles, cores=cores)
+        with open(self.folder / log, "w") as out:  # the child keeps its own copy of the file
+            job = subprocess.Popen(command, cwd=REPO, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # its own process group
+        self.jobs.append(job)
+        return job
+
+    def wait(self, job: subprocess.Popen, log: str, timeout: float = 1800) -> None:
+        if job.wait(timeout=timeout) != 0:
+            raise AssertionError(f"snakemake failed ({job.returncode}):\n{(self.folder / log).read_text()[-8000:]}")
+
+    def run(self) -> None:
+        try:
+            self.value = self.steps(self)
+        except BaseException as error:  # raised again by result(), in the test that waits for it
+            self.error = error
+
+    def result(self, timeout: float = 3600):
+        self.join(timeout)
+        if self.is_alive():
+            self.stop()
+            raise AssertionError(f"{self.name} did not finish within {timeout:.0f} s")
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+    def stop(self) -> None:
+        self.stopped.set()
+        for job in self.jobs:
+            stop_process_group(job)
+
+
+def _tiny_run(run: BackgroundRun) -> Path:
+    results = run.folder / "results"
+    run.wait(run.snakemake(results=results, log="snakemake.log"), "snakemake.log")
     return results
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _training_process(snakemake_pid: int) -> int | None:
+    """The python process, under our snakemake, that runs scripts/train_model.py."""
+    for pid in _descendants(snakemake_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(b"train_model.py") for part in command) and b"python" in command[0]:
+            return pid
+    return None
+
+
+def _resumed_run(run: BackgroundRun) -> dict:
+    """The tiny pipeline from scratch in a second folder: its CNN job killed with SIGKILL mid-epoch (the
+    first epoch's checkpoint just written), then snakemake again, up to the comparison and the
+    tokenizer table (not the predict stage, figures or provenance, which no test reads here)."""
+    import torch
+
+    from decaylm.training import CHECKPOINT
+
+    epochs = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())["models"]["CNN"].get("epochs", 20)
+    assert epochs >= 2, "the tiny CNN needs two epochs or more to be killed mid-run"
+    results = run.folder / "results"
+    cnn = results / "models" / "CNN"
+    checkpoint = cnn / CHECKPOINT
+    job = run.snakemake(str(cnn / "metrics.json"), results=results, log="killed.log", cores=1)
+    deadline = time.monotonic() + 900
+    while not checkpoint.exists():
+        assert job.poll() is None, (run.folder / "killed.log").read_text()
+        assert time.monotonic() < deadline, "no checkpoint after 15 minutes"
+        assert not run.stopped.is_set()
+        time.sleep(0.02)
+    trainer = _training_process(job.pid)
+    assert trainer is not None, "the training process was not found"
+    os.kill(trainer, signal.SIGKILL)  # mid-epoch: the first epoch's checkpoint has just been written
+    killed = {"code": job.wait(timeout=300), "epoch": torch.load(checkpoint, weights_only=False)["state"]["epoch"],
+              "predictions_left": (cnn / "predictions.tsv").exists()}
+    # then what test_two_runs_from_scratch_are_byte_identical compares: every model, every tokenizer
+    compared = [str(results / "comparison.tsv"), str(results / "tokenizers" / "stats.tsv")]
+    run.wait(run.snakemake(*compared, results=results, log="resumed.log"), "resumed.log")
+    return {"results": results, "checkpoint": checkpoint, "killed": killed, "epochs": epochs}
+
+
+def _one_model_config(run: BackgroundRun, extra: dict, model: dict) -> str:
+    """A config file: config.yaml's tokenizers, pretraining and models all off but `model`, plus `extra`."""
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())
+    off = lambda section: {name: None for name in defaults.get(section) or {}}
+    path = run.folder / "config.yaml"
+    path.write_text(yaml.safe_dump({**extra, "tokenizers": off("tokenizers"), "pretraining": off("pretraining"),
+                                    "models": off("models") | model}))
+    return str(path)
+
+
+def _simulated_run(run: BackgroundRun) -> Path:
+    """The default simulated data (4,000 reporters) through the pipeline with one k-mer ridge model."""
+    config = _one_model_config(run, {}, {"RIDGE": {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}})
+    results = run.folder / "results"
+    job = run.snakemake(results=results, log="snakemake.log", configfiles=(config,))
+    run.wait(job, "snakemake.log")
+    return results
+
+
+def _real_data_run(run: BackgroundRun) -> Path | None:
+    """The real UTR-seq data through the pipeline with one k-mer ridge model; None without the data."""
+    if not (REAL_DATA / "reporter_counts.txt").exists():
+        return None
+    config = _one_model_config(run, {"data": {"source": "utrseq", "path": str(REAL_DATA)}},
+                               {"RIDGE": {"kind": "kmer_ridge", "k_max": 5, "cv_folds": 3}})
+    results = run.folder / "results"
+    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
+    return results
+
+
+BACKGROUND_RUNS = {"tiny_run": _tiny_run, "resumed_run": _resumed_run, "simulated_run": _simulated_run,
+                   "real_data_run": _real_data_run}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that read a background run go last, in their own order."""
+    reads = [bool(BACKGROUND_RUNS.keys() & set(getattr(item, "fixturenames", ()))) for item in items]
+    items[:] = [item for item, r in zip(items, reads) if not r] + [item for item, r in zip(items, reads) if r]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _background_runs(request, tmp_path_factory):
+    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    runs = {name: BackgroundRun(name, steps, tmp_path_factory.mktemp(name))
+            for name, steps in BACKGROUND_RUNS.items() if name in wanted}
+    for run in runs.values():
+        run.start()
+    yield runs
+    for run in runs.values():  # the session has ended: end whatever still runs
+        run.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(_background_runs) -> Path:
+    """The tiny pipeline, run once per test session; tests must not modify its results."""
+    return _background_runs["tiny_run"].result()
+
+
+@pytest.fixture(scope="session")
+def simulated_run(_background_runs) -> Path:
+    """Results of the default simulated data through the pipeline with one k-mer ridge model (RIDGE)."""
+    return _background_runs["simulated_run"].result()
+
+
+@pytest.fixture(scope="session")
+def real_data_run(_background_runs) -> Path:
+    """Results of the real UTR-seq data through the pipeline with one k-mer ridge model (RIDGE)."""
+    results = _background_runs["real_data_run"].result()
+    if results is None:
+        pytest.skip(f"real UTR-seq data not found at {REAL_DATA}")
+    return results
+
+
+@pytest.fixture(scope="session")
+def resumed_run(_background_runs) -> dict:
+    """A second run of the tiny pipeline from scratch whose CNN job was killed and resumed (see _resumed_run):
+    its results folder, the CNN checkpoint's path, what the kill left, and the CNN's configured epochs."""
+    return _background_runs["resumed_run"].result()
 
 
 @pytest.fixture(scope="module")

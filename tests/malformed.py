@@ -5,18 +5,26 @@ sources, a small valid data folder that the case then breaks. `expect` lists wha
 error line must say: the key or file and the fix. `target` is the output to build: empty for
 errors that must stop Snakemake while it parses the config (checked with a dry run).
 `{dir}` in the config, the expected words and `kept` stands for the case's own folder.
+END_TO_END names the few cases that also run through Snakemake itself; `workflow_config` checks
+a config in-process with the workflow's own code (rules/common.smk).
 """
 
 from __future__ import annotations
 
+import copy
 import gzip
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import update_config
 
-from tests.conftest import random_sequences
+from tests.conftest import REPO, random_sequences
 
 UTRSEQ_HOURS = [0, 2, 8]
 N_REPORTERS = 30
@@ -31,6 +39,55 @@ class Case:
     data: Callable[[Path], None] | None = None  # breaks the case folder's valid data
     kept: tuple[str, ...] = ()  # outputs of earlier stages that may remain (under results)
     results: str = ""  # the results folder, if not the case's own
+
+
+def minimal_config() -> dict:
+    """Small simulated data and one fast model; every other default tokenizer, model and pretraining off."""
+    default = yaml.safe_load((REPO / "config.yaml").read_text())
+    off = lambda section: {name: None for name in default.get(section) or {}}
+    return {"data": {"simulate": {"n_reporters": 200, "seed": 3}},
+            "tokenizers": off("tokenizers"), "pretraining": off("pretraining"),
+            "models": {**off("models"), "KMER_RIDGE": {"kind": "kmer_ridge", "k_max": 3}}}
+
+
+# ---------------------------------------------------------------------------------------------
+# the config as the workflow sees it, without Snakemake
+
+COMMON = REPO / "rules" / "common.smk"
+
+
+class ConfigRefused(Exception):
+    """The one line that rules/common.smk raises as a WorkflowError while Snakemake parses the workflow."""
+
+
+class _Workflow:
+    """What rules/common.smk reads of Snakemake's `workflow` object. Falsy, so that Snakemake's
+    validate() reads the schema path relative to the working directory, here the rule file's folder."""
+
+    basedir = str(REPO)
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def workflow_config(*layers: dict) -> dict:
+    """config.yaml with `layers` merged on top as Snakemake merges --configfile and --config, then
+    rules/common.smk itself run on it: its namespace (the checked config, defaults filled, is `config`)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for layer in layers:
+        update_config(config, copy.deepcopy(layer))
+    namespace = {"workflow": _Workflow(), "config": config}
+    cwd, path, pythonpath = os.getcwd(), list(sys.path), os.environ.get("PYTHONPATH")
+    os.chdir(COMMON.parent)
+    try:
+        exec(compile(COMMON.read_text(), str(COMMON), "exec"), namespace)
+    except WorkflowError as error:
+        raise ConfigRefused(str(error.args[0])) from None
+    finally:  # common.smk puts the repository on sys.path and PYTHONPATH for its jobs
+        os.chdir(cwd)
+        sys.path[:] = path
+        os.environ.pop("PYTHONPATH", None) if pythonpath is None else os.environ.update(PYTHONPATH=pythonpath)
+    return namespace
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,3 +336,9 @@ def _cases() -> list[Case]:
 
 
 CASES = _cases()
+
+# Every case is checked in-process; these also run through Snakemake, one per way the line reaches
+# the user: a schema error and a semantic error while Snakemake parses the config, and an error
+# inside the first, the second (table source) and the third job, the earlier jobs' outputs kept.
+END_TO_END = ("unknown_top_level_key", "model_names_missing_tokenizer", "counts_not_numeric",
+              "table_lacks_target_hour", "too_few_reporters_to_split")

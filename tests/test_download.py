@@ -15,6 +15,7 @@ def test_fetch_checks_the_checksum_and_writes_atomically(tmp_path):
     destination = tmp_path / "data" / "reporter_counts.txt"
     fetch(source.as_uri(), digest, destination)
     assert destination.read_bytes() == source.read_bytes()
+    assert list(destination.parent.iterdir()) == [destination]  # no temporary file left beside it
 
 
 def test_a_wrong_checksum_writes_nothing(tmp_path):

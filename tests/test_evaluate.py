@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import rankdata
 
 from decaylm.evaluate import COMPARISON_COLUMNS, comparison_markdown, comparison_table, model_metrics, regression_metrics
 
@@ -21,6 +22,7 @@ def test_metrics_match_their_definitions():
     assert m["rmse"] == pytest.approx(math.sqrt(m["mse"]))
     assert m["r2"] == pytest.approx(1 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2))
     assert m["pearson"] == pytest.approx(np.corrcoef(y, p)[0, 1])
+    assert m["spearman"] == pytest.approx(np.corrcoef(rankdata(y), rankdata(p))[0, 1])  # Pearson of the ranks
     assert m["n_test"] == 200
 
 

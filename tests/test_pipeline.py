@@ -1,4 +1,6 @@
-"""End to end: the workflow runs, caches, re-runs only what changed, and scores sanely."""
+"""End to end: the workflow runs, caches, re-runs only what changed, and scores sanely.
+
+The pipeline runs read here start in the background when the session begins (tests/conftest.py)."""
 
 import json
 import re
@@ -51,35 +53,19 @@ def test_changing_one_model_reruns_only_that_model(tiny_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_simulated_best_model_recovers_the_noise_free_target(tmp_path):
-    """Default simulated data (4,000 reporters): the best model's test R2 against truth >= 0.8."""
-    config = tmp_path / "sim.yaml"
-    config.write_text(yaml.safe_dump({
-        "tokenizers": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["tokenizers"]},
-        "pretraining": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["pretraining"]},
-        "models": {name: None for name in yaml.safe_load((REPO / "config.yaml").read_text())["models"]}
-        | {"RIDGE": {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}},
-    }))
-    results = tmp_path / "results"
-    run_snakemake(results=results, configfiles=(str(config),))
-    table = pd.read_csv(results / "comparison.tsv", sep="\t")
-    assert table["r2_truth"].max() >= 0.8
+def test_simulated_best_model_recovers_the_noise_free_target(simulated_run):
+    """Default simulated data (4,000 reporters): the best model's test R2 against the noise-free truth
+    reaches the range the simulator is calibrated to give a k-mer ridge (tests/test_simulate.py:
+    0.55-0.85, like the real data's 0.50 against the measured target; the simulator before its
+    calibration on the real data gave 0.9)."""
+    table = pd.read_csv(simulated_run / "comparison.tsv", sep="\t")
+    assert table["r2_truth"].max() >= 0.55
     assert table["r2_truth"].max() > table["r2"].max()  # truth is cleaner than the measured target
 
 
 @pytest.mark.slow
-def test_real_data_pipeline_gives_sane_figures(real_data, tmp_path):
-    config = tmp_path / "real.yaml"
-    defaults = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.write_text(yaml.safe_dump({
-        "data": {"source": "utrseq", "path": str(real_data)},
-        "tokenizers": {name: None for name in defaults["tokenizers"]},
-        "pretraining": {name: None for name in defaults["pretraining"]},
-        "models": {name: None for name in defaults["models"]} | {"RIDGE": {"kind": "kmer_ridge", "k_max": 5,
-                                                                          "cv_folds": 3}},
-    }))
-    results = tmp_path / "results"
-    run_snakemake(results=results, configfiles=(str(config),))
+def test_real_data_pipeline_gives_sane_figures(real_data_run):
+    results = real_data_run
     row = pd.read_csv(results / "comparison.tsv", sep="\t").iloc[0]
     assert 1100 < row["n_test"] < 1400  # 10% of 12,322 reporters, whole overlap groups
     assert 0.35 < row["r2"] < 0.65 and row["pearson"] > 0.6
