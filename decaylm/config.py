@@ -74,17 +74,24 @@ def _check_data(data: dict) -> None:
         if missing:
             raise InputError("data.filter_hours", f"hour(s) {missing} not in data.hours", "choose hours from data.hours")
     if data["source"] == "utrseq":
-        if not data["path"]:
-            raise InputError("data.path", "empty, but data.source is utrseq",
-                             "set it to the folder with reporter_counts.txt and reporter_seq.txt")
-        if not Path(data["path"]).is_dir() and not data["download"]:
-            raise InputError("data.path", f"folder '{data['path']}' not found",
-                             "point it at the UTR-seq files, or set data.download: true to fetch them")
-        if Path(data["path"]).is_dir() and not data["download"]:
-            for name in (COUNTS_FILE, SEQUENCES_FILE):
-                if not (Path(data["path"]) / name).is_file():
-                    raise InputError("data.path", f"folder '{data['path']}' has no {name}",
-                                     "add the file, or set data.download: true to fetch the public ones")
+        named = {key: data.get(key) for key in ("counts", "sequences") if data.get(key)}
+        for key, path in named.items():
+            if not Path(path).is_file():
+                raise InputError(f"data.{key}", f"file '{path}' not found", "check the path")
+        if len(named) < 2:  # a file not named comes from the folder
+            if not data["path"]:
+                raise InputError("data.path", "empty, but data.source is utrseq",
+                                 "set it to the folder with reporter_counts.txt and reporter_seq.txt, "
+                                 "or name the files with data.counts and data.sequences")
+            if not Path(data["path"]).is_dir() and not data["download"]:
+                raise InputError("data.path", f"folder '{data['path']}' not found",
+                                 "point it at the UTR-seq files, or set data.download: true to fetch them")
+            if Path(data["path"]).is_dir() and not data["download"]:
+                for key, name in (("counts", COUNTS_FILE), ("sequences", SEQUENCES_FILE)):
+                    if key not in named and not (Path(data["path"]) / name).is_file():
+                        raise InputError("data.path", f"folder '{data['path']}' has no {name}",
+                                         f"add the file, name it with data.{key}, or set data.download: true "
+                                         "to fetch the public ones")
     if data["source"] == "table":
         for key in ("expression", "sequences"):
             if not data[key]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from decaylm.errors import InputError
-from decaylm.sources import RawCounts, read_table, read_utrseq
+from decaylm.sources import RawCounts, read_raw, read_table
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,12 @@ def build_expression(data: dict, raw_dir: str | None = None) -> pd.DataFrame:
     """Dispatch on `data.source` and return the expression table (id, sequence, one column per hour)."""
     source = data["source"]
     if source in ("simulated", "utrseq"):
-        raw = read_utrseq(raw_dir or data["path"], data["hours"])
+        raw = read_raw(data, raw_dir)
         filter_hours = data.get("filter_hours") or []
         return normalize_counts(raw, data["pseudocount"], data["min_reads"], filter_hours)
     if source == "table":
-        expression, sequences = read_table(data["expression"], data["sequences"])
+        expression, sequences = read_table(data["expression"], data["sequences"], data.get("id_column", "id"),
+                                           data.get("sequence_column", "sequence"), data.get("require_sequences", True))
         log.info("read %d reporters on log scale from %s", len(expression), data["expression"])
         return _expression_frame(expression, sequences)
     raise InputError("data.source", f"unknown source '{source}'", "use simulated, utrseq or table")

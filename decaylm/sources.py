@@ -3,12 +3,19 @@
 `utrseq`: the UTR-seq format (Rabani et al. 2017): `reporter_counts.txt` (id, AR01..ARnn raw
 read counts, SPIKE_* rows) and `reporter_seq.txt` (id, sequence; no header). The simulator
 writes the same format, so one reader serves both.
+The counts may also come as they do elsewhere (the DeepUTR tables of both libraries): named by
+`data.counts` / `data.sequences` instead of a folder, time columns with a prefix
+(`SPE_40xA_AR01`: any name ending in ARnn), an `EMPTY` row of unassigned reads (not a reporter),
+and more count rows than sequences (`data.require_sequences: false` drops them, logged).
 `table`: the original project's format: an expression CSV (id plus hour columns such as
-`1h,2h`, already on log scale) and a sequence CSV (id, Sequence).
+`1h,2h`, already on log scale) and a sequence CSV (id, Sequence). Column names match without
+regard to case; `data.id_column` / `data.sequence_column` name them where a file differs.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +27,22 @@ from decaylm.errors import InputError
 from decaylm.sequences import first_bad_letter, normalize_sequence
 
 SPIKE_PREFIX = "SPIKE_"
+EMPTY_ROW = "EMPTY"  # unassigned reads in the DeepUTR count tables: not a reporter
 COUNTS_FILE = "reporter_counts.txt"
 SEQUENCES_FILE = "reporter_seq.txt"
+TIME_COLUMN = re.compile(r"AR(\d+)$", re.IGNORECASE)  # AR01, SPE_40xA_AR01, ...
+
+log = logging.getLogger(__name__)
+
+
+def counts_file(data: dict) -> str:
+    """The UTR-seq counts file of the config: `data.counts`, else `reporter_counts.txt` in `data.path`."""
+    return data.get("counts") or os.path.join(data.get("path") or "", COUNTS_FILE)
+
+
+def sequences_file(data: dict) -> str:
+    """The UTR-seq sequence file (id<TAB>sequence): `data.sequences`, else `reporter_seq.txt` in `data.path`."""
+    return data.get("sequences") or os.path.join(data.get("path") or "", SEQUENCES_FILE)
 
 
 @dataclass
@@ -35,7 +56,7 @@ class RawCounts:
 
 def _require_file(path: Path, what: str) -> None:
     if not path.exists():
-        raise InputError(str(path), f"{what} file not found", "check data.path in the config")
+        raise InputError(str(path), f"{what} file not found", "check data.path (or data.counts, data.sequences) in the config")
     if not path.is_file():
         raise InputError(str(path), "is not a file", f"point the config at the {what} file itself")
     if path.stat().st_size == 0:
@@ -54,6 +75,15 @@ def _cannot_parse(path: Path, error: Exception, fix: str) -> InputError:
     return InputError(str(path), f"cannot parse: {str(error).splitlines()[0]}", fix)
 
 
+def find_column(columns, name: str, path, key: str) -> str | None:
+    """The one column called `name` regardless of case and surrounding blanks (None if there is none)."""
+    matches = [c for c in columns if str(c).strip().lower() == name.strip().lower()]
+    if len(matches) > 1:
+        raise InputError(f"{path} row 1", f"columns {matches} all match '{name}' (case is ignored)",
+                         f"rename one, or set {key} to the one to use")
+    return matches[0] if matches else None
+
+
 def read_sequences(path, has_header: bool = False, id_column="id", sequence_column="Sequence") -> pd.Series:
     """id -> normalized sequence; refuses duplicates, empty sequences and letters outside ACGTUN."""
     path = Path(path)
@@ -61,11 +91,14 @@ def read_sequences(path, has_header: bool = False, id_column="id", sequence_colu
     try:
         if has_header:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            missing = [c for c in (id_column, sequence_column) if c not in frame.columns]
+            found = {key: find_column(frame.columns, name, path, key)
+                     for key, name in (("data.id_column", id_column), ("data.sequence_column", sequence_column))}
+            missing = [name for name, (key, column) in zip((id_column, sequence_column), found.items()) if column is None]
             if missing:
-                raise InputError(str(path), f"missing column(s) {missing}; found {list(frame.columns)}",
-                                 f"the sequence CSV needs columns '{id_column}' and '{sequence_column}'")
-            frame = frame[[id_column, sequence_column]]
+                raise InputError(f"{path} row 1", f"missing column(s) {missing}; found {list(frame.columns)[:5]}",
+                                 f"the sequence CSV needs columns '{id_column}' and '{sequence_column}' (any case; "
+                                 "data.id_column and data.sequence_column name others)")
+            frame = frame[list(found.values())]
             first_row = 2
         else:
             frame = pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False)
@@ -100,40 +133,79 @@ def _refuse_duplicates(ids: pd.Series, path: Path, first_row: int) -> None:
                          "make ids unique")
 
 
-def read_utrseq(folder, hours: list[float]) -> RawCounts:
-    """Read the UTR-seq counts and sequences; AR columns map in order to `hours`."""
+def read_utrseq(folder, hours: list[float], **options) -> RawCounts:
+    """Read the UTR-seq counts and sequences of a folder; AR columns map in order to `hours`."""
     folder = Path(folder)
-    counts_path, sequences_path = folder / COUNTS_FILE, folder / SEQUENCES_FILE
+    return read_counts(folder / COUNTS_FILE, folder / SEQUENCES_FILE, hours, **options)
+
+
+def read_raw(data: dict, raw_dir=None) -> RawCounts:
+    """The counts of `data.source` simulated (the simulator's folder) or utrseq (data.counts/sequences or data.path)."""
+    options = {"require_sequences": data.get("require_sequences", True), "id_column": data.get("id_column", "id")}
+    if data["source"] == "simulated":
+        return read_utrseq(raw_dir or data["path"], data["hours"], **options)
+    return read_counts(counts_file(data), sequences_file(data), data["hours"], **options)
+
+
+def time_columns(columns, path) -> list[str]:
+    """The ARnn columns (any prefix) in order AR01, AR02, ...; an out-of-order or foreign column is an error."""
+    numbers = []
+    for column in columns:
+        match = TIME_COLUMN.search(str(column).strip())
+        if match is None:
+            raise InputError(f"{path} row 1", f"column '{column}' is not a time column (a name ending in ARnn)",
+                             "the header must be 'id AR01 .. ARnn' (tab-separated; a prefix like SPE_0xA_AR01 is fine)")
+        numbers.append(int(match.group(1)))
+        if numbers[-1] != len(numbers):
+            raise InputError(f"{path} row 1", f"time column '{column}' is out of order: column {len(numbers)} "
+                             f"should end in AR{len(numbers):02d}", "put the ARnn columns in order AR01, AR02, ...")
+    if not numbers:
+        raise InputError(f"{path} row 1", "no time columns (names ending in ARnn)", "check the delimiter is a tab")
+    return list(columns)
+
+
+def read_counts(counts_path, sequences_path, hours: list[float], require_sequences: bool = True,
+                id_column: str = "id") -> RawCounts:
+    """Read a counts table (id, ARnn.. raw reads, SPIKE_* rows, perhaps an EMPTY row) and its sequences.
+
+    The ARnn columns map in order to `hours`. Count ids without a sequence are an error, or dropped
+    (and counted in the log) with `require_sequences=False`.
+    """
+    counts_path, sequences_path = Path(counts_path), Path(sequences_path)
     _require_file(counts_path, "counts")
     try:
         counts = pd.read_csv(counts_path, sep="\t", dtype=str, keep_default_na=False)
     except UNREADABLE as error:
         raise _cannot_parse(counts_path, error, "expect tab-separated columns id, AR01, AR02, ...") from None
-    time_columns = [c for c in counts.columns[1:]]
-    if counts.columns[0] != "id" or not time_columns or not all(re.fullmatch(r"AR\d+", c) for c in time_columns):
-        raise InputError(str(counts_path), f"header must be 'id AR01 .. ARnn' (tab-separated), found {list(counts.columns)[:4]}",
-                         "check the delimiter is a tab and the header is present")
-    if len(time_columns) != len(hours):
-        raise InputError(str(counts_path), f"{len(time_columns)} time columns but data.hours has {len(hours)} entries",
-                         "set data.hours to one hour per AR column")
-    values = _parse_counts(counts, time_columns, counts_path)
+    if counts.shape[1] < 2 or counts.columns[0].strip().lower() != id_column.strip().lower():
+        raise InputError(f"{counts_path} row 1", f"header must be '{id_column} AR01 .. ARnn' (tab-separated), "
+                         f"found {list(counts.columns)[:4]}",
+                         "check the delimiter is a tab and the header is present (data.id_column names the id column)")
+    counts = counts.rename(columns={counts.columns[0]: "id"})
+    columns = time_columns(counts.columns[1:], counts_path)
+    if len(columns) != len(hours):
+        raise InputError(f"{counts_path} row 1", f"{len(columns)} time columns but data.hours has {len(hours)} entries "
+                         f"({columns[0]} .. {columns[-1]})", "set data.hours to one hour per AR column")
+    values = _parse_counts(counts, columns, counts_path)
     ids = counts["id"].str.strip()
     _refuse_duplicates(ids, counts_path, 2)
     table = pd.DataFrame(values, index=ids.to_numpy(), columns=list(hours))
+    table = table[table.index != EMPTY_ROW]
     is_spike = table.index.str.startswith(SPIKE_PREFIX)
     if not is_spike.any():
         raise InputError(str(counts_path), f"no spike-in rows ({SPIKE_PREFIX}*)",
                          "add the spike-in rows; normalization needs them")
     spike_totals = table[is_spike].sum(axis=0).to_numpy()
     if (spike_totals <= 0).any():
-        column = time_columns[int(np.argmax(spike_totals <= 0))]
+        column = columns[int(np.argmax(spike_totals <= 0))]
         raise InputError(str(counts_path), f"the {SPIKE_PREFIX}* rows have no reads in column {column}",
                          "normalization divides by them: check the spike-in counts")
     reporters = table[~is_spike]
     if reporters.empty:
         raise InputError(str(counts_path), "no reporter rows", "the file holds only spike-ins")
     sequences = read_sequences(sequences_path)
-    _check_ids_match(reporters.index, sequences.index, counts_path, sequences_path)
+    keep = _check_ids_match(reporters.index, sequences.index, counts_path, sequences_path, require_sequences)
+    reporters = reporters.loc[keep]
     return RawCounts(reporters=reporters, spikes=table[is_spike], sequences=sequences.loc[reporters.index])
 
 
@@ -151,35 +223,50 @@ def _parse_counts(counts: pd.DataFrame, columns: list[str], path: Path) -> np.nd
     return numeric.to_numpy(dtype=float)
 
 
-def _check_ids_match(count_ids: pd.Index, sequence_ids: pd.Index, counts_path, sequences_path) -> None:
+def _check_ids_match(count_ids: pd.Index, sequence_ids: pd.Index, counts_path, sequences_path,
+                     require_sequences: bool = True) -> pd.Index:
+    """The count ids to keep: all (each must have a sequence), or those with a sequence."""
     no_sequence = count_ids.difference(sequence_ids, sort=False)
+    if len(no_sequence) and require_sequences:
+        examples = ", ".join(f"'{i}'" for i in no_sequence[:3])
+        raise InputError(str(counts_path), f"{len(no_sequence)} reporter(s) have no sequence in {sequences_path}, "
+                         f"e.g. {examples}", "add their sequences, or set data.require_sequences: false to drop them")
     if len(no_sequence):
-        raise InputError(str(counts_path), f"{len(no_sequence)} reporter(s) have no sequence in {sequences_path}, e.g. '{no_sequence[0]}'",
-                         "add their sequences or remove their rows")
+        log.info("dropped %d of %d reporters of %s that have no sequence in %s (data.require_sequences: false)",
+                 len(no_sequence), len(count_ids), counts_path, sequences_path)
+        count_ids = count_ids.difference(no_sequence, sort=False)
+        if not len(count_ids):
+            raise InputError(str(counts_path), f"no reporter has a sequence in {sequences_path}",
+                             "check that the two files use the same ids")
     no_counts = sequence_ids.difference(count_ids, sort=False)
     if len(no_counts):
         raise InputError(str(sequences_path), f"{len(no_counts)} sequence(s) have no counts in {counts_path}, e.g. '{no_counts[0]}'",
                          "add their counts or remove their rows")
+    return count_ids
 
 
 def parse_hour(column: str) -> float | None:
     """'2h' -> 2.0, '2.5h' -> 2.5; anything else -> None."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*h\s*", str(column))
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*h\s*", str(column), re.IGNORECASE)
     return float(match.group(1)) if match else None
 
 
-def read_table(expression_path, sequences_path) -> tuple[pd.DataFrame, pd.Series]:
-    """The original project's CSVs: log-scale expression per hour column, and sequences."""
+def read_table(expression_path, sequences_path, id_column: str = "id", sequence_column: str = "Sequence",
+               require_sequences: bool = True) -> tuple[pd.DataFrame, pd.Series]:
+    """The original project's CSVs: log-scale expression per hour column, and sequences (`ID, 1h, ..`
+    and `ID, Sequence` as they come: column names match regardless of case)."""
     expression_path = Path(expression_path)
     _require_file(expression_path, "expression")
     try:
         frame = pd.read_csv(expression_path)
     except UNREADABLE as error:
         raise _cannot_parse(expression_path, error, "use a comma-separated file") from None
-    if "id" not in frame.columns:
-        raise InputError(str(expression_path), f"no 'id' column; found {list(frame.columns)[:5]}",
-                         "the expression CSV needs an 'id' column (comma-separated)")
-    hour_columns = {c: parse_hour(c) for c in frame.columns if c != "id"}
+    id_name = find_column(frame.columns, id_column, expression_path, "data.id_column")
+    if id_name is None:
+        raise InputError(f"{expression_path} row 1", f"no '{id_column}' column; found {list(frame.columns)[:5]}",
+                         f"the expression CSV needs an '{id_column}' column (comma-separated; any case; "
+                         "data.id_column names another)")
+    hour_columns = {c: parse_hour(c) for c in frame.columns if c != id_name}
     if not hour_columns or any(h is None for h in hour_columns.values()):
         bad = [c for c, h in hour_columns.items() if h is None]
         raise InputError(str(expression_path), f"columns {bad or '(none)'} are not hours like '2h'",
@@ -192,9 +279,14 @@ def read_table(expression_path, sequences_path) -> tuple[pd.DataFrame, pd.Series
         row, col = map(int, np.argwhere(bad)[0])
         raise InputError(f"{expression_path} row {row + 2}", f"column {list(hour_columns)[col]} is not a finite number",
                          "fill or remove the row")
-    ids = frame["id"].astype(str).str.strip()
+    ids = frame[id_name].astype(str).str.strip()
     _refuse_duplicates(ids, expression_path, 2)
-    expression = pd.DataFrame(values.to_numpy(), index=ids.to_numpy(), columns=list(hour_columns.values()))
-    sequences = read_sequences(sequences_path, has_header=True)
-    _check_ids_match(expression.index, sequences.index, expression_path, sequences_path)
+    hours = list(hour_columns.values())
+    if any(b <= a for a, b in zip(hours, hours[1:])):
+        raise InputError(f"{expression_path} row 1", f"hour columns {list(hour_columns)} do not increase",
+                         "order the hour columns by time, each hour once")
+    expression = pd.DataFrame(values.to_numpy(), index=ids.to_numpy(), columns=hours)
+    sequences = read_sequences(sequences_path, has_header=True, id_column=id_column, sequence_column=sequence_column)
+    keep = _check_ids_match(expression.index, sequences.index, expression_path, sequences_path, require_sequences)
+    expression = expression.loc[keep]
     return expression, sequences.loc[expression.index]

@@ -14,6 +14,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("P
 
 from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error  # noqa: E402
 from decaylm.errors import InputError  # noqa: E402
+from decaylm.sources import counts_file, sequences_file  # noqa: E402
 
 
 def drop_disabled(entries):
@@ -110,15 +111,17 @@ def name_regex(names):
 
 
 def raw_counts():
+    """The counts file: the simulator's, or data.counts (else reporter_counts.txt in data.path)."""
     if SOURCE == "simulated":
         return R("data", "raw", "reporter_counts.txt")
-    return os.path.join(config["data"]["path"], "reporter_counts.txt")
+    return counts_file(config["data"])
 
 
 def raw_sequences():
+    """The id<TAB>sequence file: the simulator's, or data.sequences (else reporter_seq.txt in data.path)."""
     if SOURCE == "simulated":
         return R("data", "raw", "reporter_seq.txt")
-    return os.path.join(config["data"]["path"], "reporter_seq.txt")
+    return sequences_file(config["data"])
 
 
 def expression_inputs(wildcards):

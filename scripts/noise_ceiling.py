@@ -4,7 +4,7 @@ from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv, write_json
 from decaylm.logs import setup_logging
 from decaylm.noise import noise_ceiling, not_computed
-from decaylm.sources import read_utrseq
+from decaylm.sources import read_raw
 
 with one_line_errors(snakemake.log[0]):
     setup_logging(snakemake.log[0])
@@ -14,7 +14,7 @@ with one_line_errors(snakemake.log[0]):
     else:
         from pathlib import Path
 
-        raw = read_utrseq(Path(snakemake.input.counts).parent, data["hours"])
+        raw = read_raw(data, Path(snakemake.input.counts).parent)
         split = read_tsv(snakemake.input.split)
         result = noise_ceiling(raw, split.loc[split["split"] == "test", "id"], data, snakemake.params.target,
                                settings["noise_resamples"], settings["seed"], settings["noise_windows"],
