@@ -120,6 +120,29 @@ def _check_target(target: dict, data: dict) -> None:
             if target[key] not in data["hours"]:
                 raise InputError(f"target.{key}", f"hour {target[key]:g} is not in data.hours {data['hours']}",
                                  "choose one of the measured hours")
+    if target.get("kind") == "kinetic":
+        _check_kinetic(target, data)
+
+
+def _check_kinetic(target: dict, data: dict) -> None:
+    """kind kinetic: three or more hours to fit, an onset range inside them, ordered bounds."""
+    lo, hi = target.get("onset_range", [2, 6])
+    if hi < lo:
+        raise InputError("target.onset_range", f"[{lo:g}, {hi:g}] is not [lowest, highest]", "swap them")
+    if lo < target["from_hour"] or hi > target["to_hour"]:
+        raise InputError("target.onset_range", f"[{lo:g}, {hi:g}] is not within target.from_hour..to_hour "
+                         f"({target['from_hour']:g}..{target['to_hour']:g}), the hours the kinetic fit uses",
+                         "narrow it or widen from_hour..to_hour")
+    rate_lo, rate_hi = target.get("rate_range", [0, 10])
+    if rate_hi <= rate_lo:
+        raise InputError("target.rate_range", f"[{rate_lo:g}, {rate_hi:g}] is not [lowest, highest]", "swap them")
+    if data["source"] in ("simulated", "utrseq"):
+        fitted = [h for h in data["hours"] if target["from_hour"] <= h <= target["to_hour"]]
+        if len(fitted) < 3:
+            key = "data.hours" if len(data["hours"]) < 3 else "target.from_hour"
+            raise InputError(key, f"target.kind kinetic needs three or more hours from target.from_hour to "
+                             f"target.to_hour; there are {len(fitted)} ({fitted})",
+                             "measure more hours, widen from_hour..to_hour, or use kind difference")
 
 
 def _check_models(config: dict) -> None:
