@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from decaylm.config import _check_data
