@@ -198,16 +198,24 @@ def _parse(where: str, name: str, kind_name: str, kind: Kind, spec: dict, defaul
     return ModelSpec(name, kind_name, architecture, training, seed, links, tuple(sorted(spec)))
 
 
+# What a list-valued key holds, for its error message: (what it is not, the fix).
+LIST_KEYS = {"aux_hours": ("a list of hours", "give a list like [0, 4, 12]"),
+             "kernel_sizes": ("a list of kernel sizes", "give a list like [9, 7, 5]"),
+             "conv_stem": ("a list of kernel sizes", "give a list like [9, 7]"),
+             "alphas": ("a list of penalties", "give a list like [0.1, 1, 10]"),
+             "extra_sequences": ("a list of files", "give a FASTA or TSV path, or a list of them")}
+
+
 def _build(where: str, cls: type, spec: dict):
     values = {}
     for f in fields(cls):
         if f.name in spec:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            values[f.name] = _checked(f"{where}.{f.name}", spec[f.name], default)
+            values[f.name] = _checked(f"{where}.{f.name}", spec[f.name], default, LIST_KEYS.get(f.name))
     return cls(**values)
 
 
-def _checked(where: str, value, default):
+def _checked(where: str, value, default, list_hint: tuple | None = None):
     """`value` if it has the type of `default` (ints pass for floats; a string for a list of strings)."""
     if isinstance(default, bool):
         ok = isinstance(value, bool)
@@ -222,6 +230,8 @@ def _checked(where: str, value, default):
         ok = isinstance(value, list)
     else:
         ok = isinstance(value, type(default))
+    if not ok and list_hint is not None:
+        raise InputError(where, f"{value!r} is not {list_hint[0]}", list_hint[1])
     if not ok:
         wanted = {bool: "true or false", int: "a whole number", float: "a number", list: "a list",
                   str: "a text value"}.get(type(default), type(default).__name__)

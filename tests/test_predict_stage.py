@@ -1,7 +1,9 @@
-"""The workflow's predict stage (rules/predict.smk): config checks, and one small run that scores
-the simulator's long 3'UTRs (and a variant) with two models and draws their profiles."""
+"""The workflow's predict stage (rules/predict.smk): config checks, the tiny run's scores of the
+simulator's long 3'UTRs and their profiles, and variants added to a finished run."""
 
 import copy
+import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -67,39 +69,46 @@ def test_dry_run_stops_at_start_up_on_an_unknown_model(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_small_run_scores_long_utrs_and_variants_and_draws_profiles(tmp_path):
-    """Tiny data, KMER_RIDGE and CNN only: window tables, summaries, a variant table and the figure."""
+def test_the_tiny_run_scores_long_utrs_and_draws_profiles(tiny_run):
+    """config/tiny.yaml scores the simulator's long 3'UTRs with CNN and ENSEMBLE: window tables,
+    summaries and the figure."""
+    long_utrs, _ = simulate_long_utrs(config_from_params(TINY["data"]["simulate"]))
+    predict = tiny_run / "predict"
+    models = TINY["predict"]["models"]
+    assert sorted(p.name for p in predict.iterdir()) == sorted([*models, "long_utrs_profiles.png"])
+    assert (predict / "long_utrs_profiles.png").read_bytes()[:4] == b"\x89PNG"
+    lengths = long_utrs.set_index("id")["sequence"].str.len()
+    for model in models:
+        windows = pd.read_csv(predict / model / "long_utrs.tsv", sep="\t")
+        expected = ["id", "start", "end", model] + ([f"{model}_sd"] if model == "ENSEMBLE" else [])
+        assert list(windows.columns) == expected
+        assert len(windows) == sum(len(window_starts(n, 110, 10)) for n in lengths)  # stride 10, 110-nt reporters
+        assert windows[model].notna().all() and (windows["end"] - windows["start"] == 109).all()
+        summary = pd.read_csv(predict / model / "long_utrs.summary.tsv", sep="\t")
+        assert list(summary["id"]) == list(long_utrs["id"]) and (summary["length"] == lengths.to_numpy()).all()
+    assert "scored 6 sequences" in (tiny_run / "logs" / "predict" / "CNN" / "long_utrs.log").read_text()
+    assert (tiny_run / "benchmarks" / "plot_profiles" / "long_utrs.tsv").exists()
+
+
+def test_variants_added_to_a_finished_run_score_without_retraining(tiny_run, tmp_path):
+    """A variants entry added to a finished run's config runs predict_variants alone."""
     long_utrs, elements = simulate_long_utrs(config_from_params(TINY["data"]["simulate"]))
     site = elements[(elements["id"] == "LONG_UTR_1") & (elements["kind"] == "mir430")].iloc[0]
     variants = tmp_path / "variants.tsv"
     variants.write_text(f"id\tposition\tref\talt\nLONG_UTR_1\t{site.start}\t{site.motif}\t-\n"
                         f"LONG_UTR_2\t100\t{long_utrs['sequence'][1][99]}\tN\n")
-    keep = {"KMER_RIDGE", "CNN"}
-    override = tmp_path / "override.yaml"
-    override.write_text(yaml.safe_dump({
-        "tokenizers": {name: None for name in DEFAULTS["tokenizers"]},
-        "pretraining": {name: None for name in DEFAULTS["pretraining"]},
-        "models": {name: None for name in DEFAULTS["models"] if name not in keep},
-        # HYBRID is removed above, so it drops out of predict.models instead of failing the check
-        "predict": {"models": ["KMER_RIDGE", "CNN", "HYBRID"],
-                    "variants": {"mir430": {"sequences": "long_utrs", "file": str(variants)}}},
-    }))
     results = tmp_path / "results"
-    run_snakemake(results=results, configfiles=("config/tiny.yaml", str(override)))
-
-    predict = results / "predict"
-    assert sorted(p.name for p in predict.iterdir()) == ["CNN", "KMER_RIDGE", "long_utrs_profiles.png"]
-    assert (predict / "long_utrs_profiles.png").read_bytes()[:4] == b"\x89PNG"
-    lengths = long_utrs.set_index("id")["sequence"].str.len()
-    for model in sorted(keep):
-        windows = pd.read_csv(predict / model / "long_utrs.tsv", sep="\t")
-        assert list(windows.columns) == ["id", "start", "end", model]
-        assert len(windows) == sum(len(window_starts(n, 110, 10)) for n in lengths)  # stride 10, 110-nt reporters
-        assert windows[model].notna().all() and (windows["end"] - windows["start"] == 109).all()
-        summary = pd.read_csv(predict / model / "long_utrs.summary.tsv", sep="\t")
-        assert list(summary["id"]) == list(long_utrs["id"]) and (summary["length"] == lengths.to_numpy()).all()
-        scored = pd.read_csv(predict / model / "variants_mir430.tsv", sep="\t")
-        assert list(scored.columns) == ["id", "position", "ref", "alt", f"{model}_ref", f"{model}_alt", f"{model}_delta"]
+    shutil.copytree(tiny_run, results)  # copy2 keeps the times: nothing upstream is out of date
+    override = tmp_path / "override.yaml"
+    override.write_text(yaml.safe_dump({"predict": {"variants": {"mir430": {"sequences": "long_utrs",
+                                                                            "file": str(variants)}}}}))
+    target = [str(results / "predict" / model / "variants_mir430.tsv") for model in TINY["predict"]["models"]]
+    done = run_snakemake(*target, results=results, configfiles=("config/tiny.yaml", str(override)))
+    ran = set(re.findall(r"^(?:local)?rule (\w+):", done.stdout + done.stderr, re.M))
+    assert ran == {"predict_variants"}, ran
+    for model in TINY["predict"]["models"]:
+        scored = pd.read_csv(results / "predict" / model / "variants_mir430.tsv", sep="\t")
+        assert list(scored.columns)[:7] == ["id", "position", "ref", "alt", f"{model}_ref", f"{model}_alt",
+                                            f"{model}_delta"]
         assert len(scored) == 2 and scored[f"{model}_delta"].notna().all()
-    assert "scored 6 sequences" in (results / "logs" / "predict" / "CNN" / "long_utrs.log").read_text()
-    assert (results / "benchmarks" / "plot_profiles" / "long_utrs.tsv").exists()
+        assert scored.loc[0, "ref"] == site.motif and scored.loc[0, "alt"] == "-"

@@ -291,32 +291,20 @@ needs_pipeline = pytest.mark.skipif(
 @pytest.mark.slow
 @needs_pipeline
 @pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
-def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
+def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path, tiny_run):
     """config/tiny.yaml end to end with profiles/slurm as `make slurm` uses it, on a cluster
     without GRES (CPU-only): every job a SLURM job, none with a GPU, and comparison.tsv and
-    every predictions.tsv byte-identical to a local run (same seeds)."""
-    results = "results_tiny"  # inside each copy
+    every predictions.tsv byte-identical to the local run of the session (`tiny_run`, same seeds)."""
+    results = "results_tiny"  # inside the copy
     tiny = ["--configfile", "config/tiny.yaml", "--config", f"results={results}"]
-    # Two copies of the repository, run at the same time: the SLURM run mostly waits for
-    # its status checks.
-    local_dir = workflow_copy(tmp_path / "local")
     slurm_dir = workflow_copy(tmp_path / "slurm")
     overlay = overlay_profile(tmp_path / "overlay", cluster)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    runs = []
+    slurm_run = Snakemake([*slurm_args(overlay), *tiny], slurm_dir, cluster.env(), tmp_path / "slurm.log")
     try:
-        local_run = Snakemake(["--cores", "2", *tiny], local_dir, env, tmp_path / "local.log")
-        runs.append(local_run)
-        slurm_run = Snakemake([*slurm_args(overlay), *tiny], slurm_dir, cluster.env(),
-                              tmp_path / "slurm.log")
-        runs.append(slurm_run)
-        local_rc, local_log = local_run.wait(timeout=1800)  # usually done first
         rc, text = slurm_run.wait(timeout=1800)
     finally:
-        for run in runs:  # after an error above; the cluster's teardown cancels its jobs
-            run.kill()
+        slurm_run.kill()  # after an error above; the cluster's teardown cancels its jobs
     assert rc == 0, text[-8000:] + "\n" + cluster.diagnostics()
-    assert local_rc == 0, local_log[-6000:]
 
     jobs = JOB_HEADER.findall(text)
     remote = {jobid: rule for local, rule, jobid in jobs if not local}
@@ -329,15 +317,14 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
         info = cluster.job_info(submitted[jobid])
         assert no_gres(info), (rule, info)
 
-    local, slurm = local_dir / results, slurm_dir / results
+    local, slurm = tiny_run, slurm_dir / results
     compared = [Path("comparison.tsv")] + sorted(
         p.relative_to(local) for p in (local / "models").rglob("predictions.tsv"))
     assert len(compared) > 1
     for rel in compared:
         assert (slurm / rel).read_bytes() == (local / rel).read_bytes(), rel
     print(f"\ncluster ({cluster.kind}) start {cluster.startup_seconds:.1f} s; tiny pipeline: "
-          f"local {local_run.seconds:.1f} s, SLURM {slurm_run.seconds:.1f} s, at the same time "
-          f"({len(remote)} SLURM jobs: "
+          f"SLURM {slurm_run.seconds:.1f} s ({len(remote)} SLURM jobs: "
           f"{', '.join(sorted(set(remote.values())))}; local rules: "
           f"{', '.join(sorted({r for loc, r, _ in jobs if loc})) or 'none'})")
 
