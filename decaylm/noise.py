@@ -150,7 +150,7 @@ def resampled_targets(raw: RawCounts, ids, alpha, spike_alpha: float, data: dict
         # the pipeline's normalization and target; the read filter was applied once, on the observed reads
         expression = normalize_counts(counts, data["pseudocount"], 0, [])
         return compute_target(expression, target["kind"], target["from_hour"], target["to_hour"],
-                              target.get("divisor", 1.0))["y"].to_numpy()
+                              target.get("divisor", 1.0), kinetic=target)["y"].to_numpy()
 
     quiet = logging.getLogger("decaylm.expression")
     level, quiet.level = quiet.level, logging.WARNING
