@@ -97,6 +97,8 @@ class Finetune:
 
 @dataclass
 class MaskedLM(Encoder):
+    """MLM pretraining: its held-out loss is the loop's validation loss, so `patience` stops it and
+    the best held-out epoch is the encoder saved (set patience to epochs to keep the last one)."""
     mask_prob: float = 0.15
     holdout_fraction: float = 0.05  # training sequences left out of the updates, scored each epoch
     extra_sequences: list = field(default_factory=list)  # FASTA or id<TAB>sequence files of unlabeled sequences
