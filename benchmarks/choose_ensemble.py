@@ -1,7 +1,7 @@
 """Choose ENSEMBLE members on the validation split of a finished run (never on test).
 
 Averages every combination of up to --most trained models' predictions, ranks them by valid R²
-and prints the best few; only the chosen combination's test R² is printed, for the record.
+and prints the best few. It reads no test row: test figures appear once, in the pipeline's table.
 
     .venv/bin/python benchmarks/choose_ensemble.py results/utrseq [--most 4]
 """
@@ -29,16 +29,16 @@ def trained_predictions(results: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def ranked_combinations(predictions: dict[str, pd.DataFrame], most: int) -> list[tuple[float, tuple, float]]:
-    """(valid R², members, test R²) for every combination of 2..most models, best valid first."""
+def ranked_combinations(predictions: dict[str, pd.DataFrame], most: int) -> list[tuple[float, tuple]]:
+    """(valid R², members) for every combination of 2..most models, best valid first."""
     first = next(iter(predictions.values()))
-    y, part = first["y_true"].to_numpy(), first["split"].to_numpy()
-    valid, test = part == "valid", part == "test"
+    valid = (first["split"] == "valid").to_numpy()
+    y = first["y_true"].to_numpy()[valid]
     rows = []
     for size in range(2, most + 1):
         for members in itertools.combinations(predictions, size):
-            mean = np.mean([predictions[m]["y_pred"].to_numpy() for m in members], axis=0)
-            rows.append((r2_score(y[valid], mean[valid]), members, r2_score(y[test], mean[test])))
+            mean = np.mean([predictions[m]["y_pred"].to_numpy()[valid] for m in members], axis=0)
+            rows.append((r2_score(y, mean), members))
     return sorted(rows, key=lambda row: row[0], reverse=True)
 
 
@@ -49,10 +49,10 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=8)
     args = parser.parse_args()
     rows = ranked_combinations(trained_predictions(args.results), args.most)
-    for valid_r2, members, _ in rows[: args.show]:
+    for valid_r2, members in rows[: args.show]:
         print(f"valid R2 {valid_r2:.4f}  {' + '.join(members)}")
-    valid_r2, members, test_r2 = rows[0]
-    print(f"\nchosen on valid: members: [{', '.join(members)}]  (valid R2 {valid_r2:.4f}, test R2 {test_r2:.4f})")
+    valid_r2, members = rows[0]
+    print(f"\nchosen on valid: members: [{', '.join(members)}]  (valid R2 {valid_r2:.4f})")
 
 
 if __name__ == "__main__":
