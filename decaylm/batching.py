@@ -127,7 +127,14 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator) -
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def batches_by_length(items: list[dict], batch_size: int) -> list[np.ndarray]:
-    """Index batches over `items` sorted by length (inference: the least padding)."""
-    order = np.argsort([item_length(item) for item in items], kind="stable")
-    return [order[start:start + batch_size] for start in range(0, len(items), batch_size)]
+def batches_by_length(items: list[dict], batch_size: int, same_length: bool = False) -> list[np.ndarray]:
+    """Index batches over `items` sorted by length (the least padding). With `same_length`, a batch
+    holds items of one length only, so nothing is padded: what a model predicts for an item then
+    does not depend on the items scored beside it (padding reaches a CNN's global pooling, and
+    under bf16 it moves a transformer's sums)."""
+    lengths = np.array([item_length(item) for item in items])
+    order = np.argsort(lengths, kind="stable")
+    if not same_length:
+        return [order[start:start + batch_size] for start in range(0, len(items), batch_size)]
+    runs = np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1) if len(order) else []
+    return [run[start:start + batch_size] for run in runs for start in range(0, len(run), batch_size)]

@@ -93,11 +93,12 @@ def _inputs(items: list, index, collate: Callable, device) -> dict:
 
 @torch.no_grad()
 def predict(model: nn.Module, items: list, collate: Callable, batch_size: int = 256, device=None) -> np.ndarray:
-    """The model's prediction for each item, in order (batches sorted by length, no autograd)."""
+    """The model's prediction for each item, in order (no autograd; batches of one length, unpadded,
+    so an item's prediction does not depend on the others)."""
     device = device or pick_device()
     model.to(device).eval()
     out = np.empty(len(items), dtype=np.float32)
-    for index in batches_by_length(items, batch_size):
+    for index in batches_by_length(items, batch_size, same_length=True):
         with autocast(device):
             prediction, _ = model(**_inputs(items, index, collate, device))
         out[index] = prediction.float().cpu().numpy()

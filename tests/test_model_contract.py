@@ -187,3 +187,16 @@ def test_a_job_removes_a_stale_model_json_before_it_trains(trained, tmp_path):
         run_model_job("KMER_RIDGE", SPECS["KMER_RIDGE"], tmp_path / "split.tsv", folder / "predictions.tsv",
                       folder / "run.json", seed=1)
     assert not (folder / MODEL_FILE).exists()
+
+
+def test_a_score_does_not_depend_on_the_sequences_scored_beside_it(trained):
+    """Sequences of different lengths pad their batches differently; each one's score is the same
+    alone, among others, and in another order (decaylm.training.predict pads nothing)."""
+    rng = np.random.default_rng(5)
+    sequences = ["".join(rng.choice(list("ACGT"), n)) for n in rng.integers(20, 50, 40)]
+    for name in ("BERT_K3", "HYBRID", "BERT_MLM", "CNN", "DNABERT_TINY"):
+        model = load_model(trained / "models" / name)
+        together = model.predict(sequences)
+        alone = np.array([model.predict([s])[0] for s in sequences[:8]])
+        np.testing.assert_allclose(alone, together[:8], atol=1e-6, rtol=0, err_msg=name)
+        np.testing.assert_allclose(model.predict(sequences[::-1])[::-1], together, atol=1e-6, rtol=0, err_msg=name)

@@ -155,15 +155,16 @@ class _Echo(torch.nn.Module):
 
 
 def test_predict_keeps_input_order():
-    items = [{"input_ids": np.ones(n, dtype=np.int64), "y": -1.0} for n in (5, 1, 9, 3)]
+    items = [{"input_ids": np.ones(n, dtype=np.int64), "y": -1.0} for n in (5, 1, 9, 3, 5, 5)]
     seen = []
 
     def collate(batch):
         seen.append([len(i["input_ids"]) for i in batch])
         return {"n": torch.tensor([float(len(i["input_ids"])) for i in batch]), "y": torch.tensor([i["y"] for i in batch])}
 
-    assert predict(_Echo(), items, collate, batch_size=2).tolist() == [5, 1, 9, 3]
-    assert seen == [[1, 3], [5, 9]]  # batches were sorted by length, and the output put back in order
+    assert predict(_Echo(), items, collate, batch_size=2).tolist() == [5, 1, 9, 3, 5, 5]
+    # batches sorted by length, each of one length (nothing padded); the output put back in order
+    assert seen == [[1], [3], [5, 5], [5], [9]]
 
 
 def test_regression_loss_is_none_without_a_target():
