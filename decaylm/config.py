@@ -6,12 +6,12 @@ import tempfile
 from pathlib import Path
 
 from decaylm.errors import InputError
-from decaylm.model_specs import parse_model_spec, parse_pretraining_spec
+from decaylm.model_specs import MODEL_KINDS, parse_model_spec, parse_pretraining_spec
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
 from decaylm.split import check_fractions
 from decaylm.tokenizer_specs import resolve_spec
 
-MODEL_KINDS_WITH_TOKENIZER = {"bert"}
+MODEL_KINDS_WITH_TOKENIZER = {kind for kind, spec in MODEL_KINDS.items() if "tokenizer" in spec.links}
 
 
 def check_config(config: dict) -> None:
@@ -150,7 +150,7 @@ def _check_models(config: dict) -> None:
     tokenizers = config["tokenizers"]
     pretraining = config.get("pretraining", {})
     for name, spec in config["models"].items():
-        parse_model_spec(name, spec, config.get("seed", 0))
+        parsed = parse_model_spec(name, spec, config.get("seed", 0))  # keys and types
         if spec["kind"] in MODEL_KINDS_WITH_TOKENIZER:
             tokenizer = spec.get("tokenizer")
             if tokenizer is None:
@@ -168,7 +168,7 @@ def _check_models(config: dict) -> None:
             if len(members) < 2 or bad:
                 raise InputError(f"models.{name}.members", f"needs two or more trained models, got {members}",
                                  f"name models from {sorted(m for m in config['models'] if m != name)}")
-        _check_aux_hours(name, spec.get("aux_hours"), config["data"])
+        _check_aux_hours(name, getattr(parsed.architecture, "aux_hours", []), config["data"])
         if spec["kind"] == "pretrained" and not spec.get("checkpoint"):
             raise InputError(f"models.{name}.checkpoint", "missing", "give a hub id or a local directory")
     for name, spec in pretraining.items():
@@ -178,13 +178,10 @@ def _check_models(config: dict) -> None:
                              f"use one of {sorted(tokenizers)}")
 
 
-def _check_aux_hours(name: str, hours, data: dict) -> None:
-    """Auxiliary hours are a list of measured hours (checked against data.hours where the source has them)."""
-    if hours is None:
-        return
+def _check_aux_hours(name: str, hours: list, data: dict) -> None:
+    """Auxiliary hours (a list of numbers: decaylm.model_specs checked that) are measured hours, where
+    the source says which hours it has."""
     key = f"models.{name}.aux_hours"
-    if not isinstance(hours, list) or not all(isinstance(h, (int, float)) and not isinstance(h, bool) for h in hours):
-        raise InputError(key, f"{hours!r} is not a list of hours", "give a list like [0, 4, 12]")
     missing = [h for h in hours if data["source"] in ("simulated", "utrseq") and h not in data["hours"]]
     if missing:
         raise InputError(key, f"hour(s) {missing} are not in data.hours {data['hours']}", "choose measured hours")
