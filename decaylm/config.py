@@ -7,6 +7,7 @@ from pathlib import Path
 
 from decaylm.errors import InputError
 from decaylm.model_specs import MODEL_KINDS, parse_model_spec, parse_pretraining_spec
+from decaylm.repeats import SEEDED_KINDS, repeat_count
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
 from decaylm.split import check_fractions
 from decaylm.tokenizer_specs import resolve_spec
@@ -168,6 +169,7 @@ def _check_models(config: dict) -> None:
             if len(members) < 2 or bad:
                 raise InputError(f"models.{name}.members", f"needs two or more trained models, got {members}",
                                  f"name models from {sorted(m for m in config['models'] if m != name)}")
+        _check_repeats(name, spec, config)
         _check_aux_hours(name, getattr(parsed.architecture, "aux_hours", []), config["data"])
         if spec["kind"] == "pretrained" and not spec.get("checkpoint"):
             raise InputError(f"models.{name}.checkpoint", "missing", "give a hub id or a local directory")
@@ -176,6 +178,20 @@ def _check_models(config: dict) -> None:
         if spec.get("tokenizer") not in tokenizers:
             raise InputError(f"pretraining.{name}.tokenizer", f"'{spec.get('tokenizer')}' is not a configured tokenizer",
                              f"use one of {sorted(tokenizers)}")
+
+
+def _check_repeats(name: str, spec: dict, config: dict) -> None:
+    """`repeats` is a whole number >= 1; a repeat_ensemble names a model that has repeats."""
+    repeats = spec.get("repeats")
+    if repeats is not None and (not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1):
+        raise InputError(f"models.{name}.repeats", f"{repeats!r} is not a whole number >= 1", "give e.g. repeats: 3")
+    if spec["kind"] == "repeat_ensemble":
+        of = spec.get("of")
+        if of not in config["models"] or config["models"][of]["kind"] not in SEEDED_KINDS:
+            raise InputError(f"models.{name}.of", f"{of!r} is not a configured cnn, bert or pretrained model",
+                             f"name one of {sorted(m for m, s in config['models'].items() if s['kind'] in SEEDED_KINDS)}")
+        if repeat_count(config, of) < 2:
+            raise InputError(f"models.{name}.of", f"{of} trains once", f"set repeats: 3 (global or models.{of}.repeats)")
 
 
 def _check_aux_hours(name: str, hours: list, data: dict) -> None:

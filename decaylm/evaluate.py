@@ -21,6 +21,8 @@ COMPARISON_COLUMNS = ["model", *METRIC_COLUMNS, "n_test"]
 # added by add_intervals and add_ceiling (bootstrap over whole overlap groups of test reporters)
 INTERVAL_COLUMNS = ["valid_r2", "r2_ci_low", "r2_ci_high", "d_r2_best", "d_r2_best_ci_low", "d_r2_best_ci_high",
                     "tied_with_best", "r2_of_ceiling"]
+# present when some row has them: the noise-free target's R2 (simulated data); repeats (decaylm/repeats.py)
+EXTRA_COLUMNS = ("r2_truth", "repeats", "r2_seed_sd")
 
 
 def regression_metrics(y_true, y_pred) -> dict:
@@ -46,14 +48,28 @@ def model_metrics(model: str, predictions: pd.DataFrame, run: dict, truth: pd.Da
     return metrics
 
 
+def repeat_metrics(model: str, repeats: list[pd.DataFrame], run: dict, truth: pd.DataFrame | None = None) -> dict:
+    """A repeated model's metrics: the mean over its repeats of each repeat's own metrics, and
+    r2_seed_sd, the standard deviation of the repeats' test R2 (decaylm/repeats.py)."""
+    if run.get("status") != "ok":
+        return model_metrics(model, repeats[0], run, truth)
+    each = pd.DataFrame([model_metrics(model, frame, {"status": "ok"}, truth) for frame in repeats])
+    numeric = [c for c in each.columns if c not in ("model", "status", "n_test")]
+    metrics = {"model": model, **each[numeric].mean().to_dict(), "n_test": int(each["n_test"].iloc[0]), "status": "ok"}
+    metrics.update(repeats=len(repeats), r2_seed_sd=float(each["r2"].std(ddof=1)), r2_repeats=each["r2"].tolist())
+    return metrics
+
+
 def comparison_table(all_metrics: list[dict]) -> pd.DataFrame:
     """One row per model, best test R2 first; models that did not run last, with the reason."""
     table = pd.DataFrame(all_metrics)
-    extra = [c for c in ("r2_truth",) if c in table.columns]
+    extra = [c for c in EXTRA_COLUMNS if c in table.columns]
     for column in COMPARISON_COLUMNS + extra:
         if column not in table.columns:
             table[column] = np.nan
-    table["n_test"] = table["n_test"].astype("Int64")  # stays a count when a not-run row is blank
+    for column in ("n_test", "repeats"):  # counts stay counts when a row is blank
+        if column in table.columns:
+            table[column] = table[column].astype("Int64")
     if "valid_r2" not in table.columns:
         table["valid_r2"] = np.nan
     table = table.sort_values(["r2", "model"], ascending=[False, True], na_position="last")
@@ -93,13 +109,15 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[np.nda
     return low, high
 
 
-def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame], split: pd.DataFrame,
+def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame | list[pd.DataFrame]], split: pd.DataFrame,
                   n_resamples: int, seed: int, level: float = 0.95) -> pd.DataFrame:
     """Add the grouped-bootstrap interval of each row's test R2 and its paired difference to the best row.
 
     The resamples draw whole overlap groups (the `group` column of split.tsv) of the test reporters;
     every model is scored on the same resamples, so the difference to the best row is paired.
     tied_with_best: the paired interval contains 0 (true for the best row itself).
+    A model given as a list of frames (its repeats) is scored, on each resample, by the mean of
+    its repeats' R2: the statistic of its row (the mean R2 over repeats).
     """
     test = split[split["split"] == "test"][["id", "group"]].reset_index(drop=True)
     ran = [m for m in table["model"] if m in predictions and (table.loc[table["model"] == m, "status"] == "ok").all()]
@@ -109,26 +127,32 @@ def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame], spl
     out["tied_with_best"] = pd.array([pd.NA] * len(out), dtype="boolean")
     if not ran:
         return out
-    columns, y_true = [], None
+    columns, owners, y_true = [], [], None
     for model in ran:
-        frame = predictions[model]
-        rows = test.merge(frame[frame["split"] == "test"][["id", "y_true", "y_pred"]], on="id", how="left")
-        if rows["y_pred"].isna().any():
-            missing = rows.loc[rows["y_pred"].isna(), "id"].head(3).tolist()
-            raise InputError(f"models/{model}/predictions.tsv", f"no test prediction for {int(rows['y_pred'].isna().sum())} "
-                             f"test reporter(s) of split.tsv, e.g. {missing}", "re-run the model on the current split")
-        if y_true is None:
-            y_true, first = rows["y_true"].to_numpy(), model
-        elif not np.allclose(rows["y_true"].to_numpy(), y_true):
-            raise InputError(f"models/{model}/predictions.tsv", f"its test y_true differs from that of {first}",
-                             "re-run the models on the same target")
-        columns.append(rows["y_pred"].to_numpy())
-    r2 = bootstrap_r2(y_true, np.column_stack(columns), test["group"].to_numpy(), n_resamples, seed)
+        frames = predictions[model] if isinstance(predictions[model], list) else [predictions[model]]
+        for frame in frames:
+            owners.append(model)
+            rows = test.merge(frame[frame["split"] == "test"][["id", "y_true", "y_pred"]], on="id", how="left")
+            if rows["y_pred"].isna().any():
+                missing = rows.loc[rows["y_pred"].isna(), "id"].head(3).tolist()
+                raise InputError(f"models/{model}/predictions.tsv", f"no test prediction for {int(rows['y_pred'].isna().sum())} "
+                                 f"test reporter(s) of split.tsv, e.g. {missing}", "re-run the model on the current split")
+            if y_true is None:
+                y_true, first = rows["y_true"].to_numpy(), model
+            elif not np.allclose(rows["y_true"].to_numpy(), y_true):
+                raise InputError(f"models/{model}/predictions.tsv", f"its test y_true differs from that of {first}",
+                                 "re-run the models on the same target")
+            columns.append(rows["y_pred"].to_numpy())
+    per_column = bootstrap_r2(y_true, np.column_stack(columns), test["group"].to_numpy(), n_resamples, seed)
+    point_per_column = np.array([r2_score(y_true, p) for p in columns])
+    owners = np.array(owners)
+    r2 = np.column_stack([per_column[:, owners == m].mean(axis=1) for m in ran])
+    point = np.array([point_per_column[owners == m].mean() for m in ran])
     low, high = percentile_interval(r2, level)
-    best = int(np.argmax([r2_score(y_true, p) for p in columns]))
+    best = int(np.argmax(point))
     difference = r2 - r2[:, [best]]
     d_low, d_high = percentile_interval(difference, level)
-    d = np.array([r2_score(y_true, p) for p in columns]) - r2_score(y_true, columns[best])
+    d = point - point[best]
     index = out.index[out["model"].isin(ran)]
     position = {m: i for i, m in enumerate(ran)}
     order = [position[m] for m in out.loc[index, "model"]]
@@ -148,7 +172,7 @@ def add_ceiling(table: pd.DataFrame, ceiling: dict | None) -> pd.DataFrame:
 
 
 def ordered_columns(table: pd.DataFrame) -> pd.DataFrame:
-    extra = [c for c in ("r2_truth",) if c in table.columns]
+    extra = [c for c in EXTRA_COLUMNS if c in table.columns]
     present = [c for c in INTERVAL_COLUMNS if c in table.columns]
     return table[COMPARISON_COLUMNS + present + extra + ["status"]]
 
@@ -178,6 +202,13 @@ def _comparison_notes(table: pd.DataFrame, ceiling: dict | None, n_resamples: in
                          "(their paired 95% interval of the difference contains 0).")
         else:
             notes.append(f"Every other row is worse than the best row ({best}): no paired 95% interval contains 0.")
+    if "repeats" in table.columns and table["repeats"].notna().any():
+        repeated = table[table["repeats"].notna()]
+        notes.append("Repeats: " + ", ".join(f"{m} ({int(n)})" for m, n in zip(repeated["model"], repeated["repeats"]))
+                     + " trained with seeds seed, seed + 1, ...; their r2 (and every metric) is the mean over the "
+                     "repeats, r2_seed_sd the repeats' standard deviation, and their interval and paired test "
+                     "average the repeats' R2 on each resample. A repeat_ensemble row scores the mean prediction "
+                     "of one model's repeats.")
     if ceiling is not None:
         if ceiling.get("status") == "ok":
             notes.append(f"Noise ceiling: r2_ceiling = {ceiling['r2_ceiling']:.3f} on {ceiling['n_test']} test reporters "

@@ -48,6 +48,10 @@ def read_tsv(path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t")
 
 
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
 def write_json(obj, path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")

@@ -122,6 +122,8 @@ MODEL_KINDS: dict[str, Kind] = {
                        training_defaults={"lr": 3e-5, "epochs": 5, "patience": 2, "batch_size": 32,
                                           "warmup_fraction": 0.1}),
     "ensemble": Kind(None, trains=False, links=("members",)),
+    # the mean of the repeats of one model (decaylm/repeats.py)
+    "repeat_ensemble": Kind(None, trains=False, links=("of",)),
 }
 PRETRAINING = Kind(MaskedLM, links=("tokenizer",))
 
@@ -149,6 +151,8 @@ class ModelSpec:
 
 def known_keys(kind: Kind) -> list[str]:
     keys = {"seed", *kind.links}
+    if kind.trains:
+        keys.add("repeats")  # trained that many times with seeds seed, seed + 1, ... (decaylm/repeats.py)
     if kind.architecture is not None:
         keys |= {f.name for f in fields(kind.architecture)}
     if kind.trains:

@@ -14,6 +14,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("P
 
 from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error  # noqa: E402
 from decaylm.errors import InputError  # noqa: E402
+from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs  # noqa: E402
 from decaylm.sources import counts_file, sequences_file  # noqa: E402
 
 
@@ -105,6 +106,19 @@ def models_of_kind(*kinds):
     return [name for name, spec in config["models"].items() if spec["kind"] in kinds]
 
 
+def training_jobs_of_kind(*kinds):
+    """The training jobs of these kinds: a model's name, or NAME/repeat1..N when it has repeats."""
+    return [job for name in models_of_kind(*kinds) for job in training_jobs(config, name)]
+
+
+REPEATED = [name for name in config["models"] if repeat_count(config, name) > 1]
+
+
+def repeat_files(model, filename):
+    """FILE of each repeat of a repeated model (decaylm/repeats.py)."""
+    return [R("models", job, filename) for job in training_jobs(config, model)] if model in REPEATED else []
+
+
 def name_regex(names):
     """A wildcard constraint matching exactly these names ('(?!)' matches nothing)."""
     return "|".join(sorted(names)) if names else "(?!)"
@@ -131,20 +145,20 @@ def expression_inputs(wildcards):
 
 
 def model_spec(wildcards):
-    return config["models"][wildcards.model]
+    return config["models"][base_model(wildcards.model)]
 
 
 def model_seed(wildcards):
-    return config["models"][wildcards.model].get("seed", config["seed"])
+    return repeat_seed(config, wildcards.model)
 
 
 def tokenizer_of(wildcards):
-    return R("tokenizers", config["models"][wildcards.model]["tokenizer"], "tokenizer.json")
+    return R("tokenizers", model_spec(wildcards)["tokenizer"], "tokenizer.json")
 
 
 def pretrained_of(wildcards):
     """The MLM checkpoint a BERT model starts from, if its spec names one."""
-    source = config["models"][wildcards.model].get("init_from")
+    source = model_spec(wildcards).get("init_from")
     return [R("pretrained", source, "config.json")] if source else []
 
 

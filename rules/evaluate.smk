@@ -6,6 +6,7 @@ rule evaluate_model:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
         truth=truth_file(),
+        repeats=lambda wildcards: repeat_files(wildcards.model, "predictions.tsv"),  # its metrics: the repeats' mean
     output:
         metrics=R("models", "{model}", "metrics.json"),
         figure=report(R("models", "{model}", "pred_vs_measured.png"), caption="../report/pred_vs_measured.rst",
@@ -53,6 +54,7 @@ rule compare_models:
     input:
         metrics=expand(R("models", "{model}", "metrics.json"), model=sorted(config["models"])),
         predictions=expand(R("models", "{model}", "predictions.tsv"), model=sorted(config["models"])),
+        repeats=[path for model in sorted(REPEATED) for path in repeat_files(model, "predictions.tsv")],
         split=R("data", "split.tsv"),
         ceiling=R("noise_ceiling.json"),
     output:
@@ -64,6 +66,7 @@ rule compare_models:
                          category="Comparison"),
     params:
         evaluate={key: config["evaluate"][key] for key in ("bootstrap", "seed")},
+        repeats={model: repeat_files(model, "predictions.tsv") for model in REPEATED},
     log:
         R("logs", "compare_models.log"),
     benchmark:

@@ -13,7 +13,7 @@ rule train_kmer_ridge:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
     wildcard_constraints:
-        model=name_regex(models_of_kind("kmer_ridge")),
+        model=name_regex(training_jobs_of_kind("kmer_ridge")),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -39,7 +39,7 @@ rule train_cnn:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
     wildcard_constraints:
-        model=name_regex(models_of_kind("cnn")),
+        model=name_regex(training_jobs_of_kind("cnn")),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -93,7 +93,7 @@ rule train_bert:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
     wildcard_constraints:
-        model=name_regex(models_of_kind("bert")),
+        model=name_regex(training_jobs_of_kind("bert")),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -118,7 +118,7 @@ rule finetune_pretrained:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
     wildcard_constraints:
-        model=name_regex(models_of_kind("pretrained")),
+        model=name_regex(training_jobs_of_kind("pretrained")),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -159,3 +159,48 @@ rule ensemble_models:
         "../envs/core.yaml"
     script:
         "../scripts/ensemble_models.py"
+
+
+rule combine_repeats:
+    input:
+        predictions=lambda wildcards: repeat_files(wildcards.model, "predictions.tsv"),
+        runs=lambda wildcards: repeat_files(wildcards.model, "run.json"),
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+        repeats=R("models", "{model}", "repeats.tsv"),
+    wildcard_constraints:
+        model=name_regex(REPEATED),
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/combine_repeats.py"
+
+
+rule repeat_ensemble:
+    input:
+        predictions=lambda wildcards: predictions_of(config["models"][wildcards.model]["of"]),
+        run=lambda wildcards: R("models", config["models"][wildcards.model]["of"], "run.json"),
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+    wildcard_constraints:
+        model=name_regex(models_of_kind("repeat_ensemble")),
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/repeat_ensemble.py"

@@ -16,8 +16,10 @@ with one_line_errors(snakemake.log[0]):
     settings = snakemake.params.evaluate
     metrics = [json.loads(Path(path).read_text()) for path in snakemake.input.metrics]
     predictions = {Path(p).parent.name: read_tsv(p) for p in snakemake.input.predictions}
+    # a repeated model's row is scored by its repeats (decaylm/repeats.py); the panel shows their mean
+    scored = {**predictions, **{m: [read_tsv(p) for p in paths] for m, paths in snakemake.params.repeats.items()}}
     ceiling = json.loads(Path(snakemake.input.ceiling).read_text())
-    table = add_intervals(comparison_table(metrics), predictions, read_tsv(snakemake.input.split),
+    table = add_intervals(comparison_table(metrics), scored, read_tsv(snakemake.input.split),
                           settings["bootstrap"], settings["seed"])
     table = ordered_columns(add_ceiling(table, ceiling))
     write_comparison(table, snakemake.output.table, snakemake.output.markdown, ceiling, settings["bootstrap"])

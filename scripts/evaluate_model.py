@@ -3,7 +3,7 @@
 import json
 
 from decaylm.errors import one_line_errors
-from decaylm.evaluate import model_metrics, plot_predictions
+from decaylm.evaluate import model_metrics, plot_predictions, repeat_metrics
 from decaylm.io import read_tsv, write_json
 from decaylm.logs import setup_logging
 
@@ -13,5 +13,9 @@ with one_line_errors(snakemake.log[0]):
     run = json.loads(open(snakemake.input.run).read())
     truth = read_tsv(snakemake.input.truth[0]) if snakemake.input.truth else None
     model = snakemake.wildcards.model
-    write_json(model_metrics(model, predictions, run, truth), snakemake.output.metrics)
+    if snakemake.input.repeats:  # a repeated model: the mean of its repeats' metrics (decaylm/repeats.py)
+        metrics = repeat_metrics(model, [read_tsv(path) for path in snakemake.input.repeats], run, truth)
+    else:
+        metrics = model_metrics(model, predictions, run, truth)
+    write_json(metrics, snakemake.output.metrics)
     plot_predictions(predictions, model, snakemake.output.figure)

@@ -232,7 +232,17 @@ def _real_data_run(run: BackgroundRun) -> Path | None:
     return results
 
 
-BACKGROUND_RUNS = {"tiny_run": _tiny_run, "resumed_run": _resumed_run, "simulated_run": _simulated_run,
+def _repeats_run(run: BackgroundRun) -> Path:
+    """The tiny data with one small CNN trained as two repeats, and their repeat_ensemble row."""
+    config = _one_model_config(run, {"data": {"simulate": {"n_reporters": 600, "seed": 3}}, "predict": {"models": []}},
+                               {"CNN": {"kind": "cnn", "epochs": 2, "channels": 8, "batch_size": 32, "repeats": 2},
+                                "CNN_SEEDS": {"kind": "repeat_ensemble", "of": "CNN"}})
+    results = run.folder / "results"
+    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
+    return results
+
+
+BACKGROUND_RUNS = {"tiny_run": _tiny_run, "repeats_run": _repeats_run, "resumed_run": _resumed_run, "simulated_run": _simulated_run,
                    "real_data_run": _real_data_run}
 
 
@@ -258,6 +268,12 @@ def _background_runs(request, tmp_path_factory):
 def tiny_run(_background_runs) -> Path:
     """The tiny pipeline, run once per test session; tests must not modify its results."""
     return _background_runs["tiny_run"].result()
+
+
+@pytest.fixture(scope="session")
+def repeats_run(_background_runs) -> Path:
+    """Results of the tiny data with CNN trained as 2 repeats (seeds 42, 43) and CNN_SEEDS (see _repeats_run)."""
+    return _background_runs["repeats_run"].result()
 
 
 @pytest.fixture(scope="session")

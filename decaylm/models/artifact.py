@@ -31,6 +31,7 @@ LOADERS = {  # kind -> module with load(folder, record) -> TrainedModel
     "bert": "decaylm.models.bert",
     "pretrained": "decaylm.models.pretrained",
     "ensemble": "decaylm.models.ensemble",
+    "repeat_ensemble": "decaylm.models.ensemble",  # the mean of a model's repeats (decaylm/repeats.py)
 }
 
 

@@ -1,0 +1,114 @@
+"""Repeats: a model trained N times with different seeds, each repeat its own job.
+
+Repeat r of model X trains in models/X/repeat{r}/ with seed (X's seed + r - 1), so repeat 1 is
+the model a run without repeats trains. models/X/ then holds what the repeats give together:
+- predictions.tsv: the mean of the repeats' predictions, and model.json naming the repeat
+  folders, so `load_model(models/X)` (and `decaylm predict`) scores with that mean;
+- repeats.tsv: each repeat's seed, valid and test R2.
+The comparison row X reports the mean over repeats of each repeat's own metrics, with
+r2_seed_sd; its interval and paired test average the repeats' R2 on each resample. The row kind
+`repeat_ensemble` (`of: X`) reports the mean prediction as one model, so "N seeds of X" and
+"N different models" (kind ensemble) are rows of their own kinds.
+
+Deterministic kinds (kmer_ridge: a seed changes nothing) and ensembles train once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import r2_score
+
+from decaylm.io import read_json, read_tsv, write_json, write_tsv
+from decaylm.model_specs import ModelSpec
+from decaylm.models.artifact import MODEL_FILE, read_model_json, write_model_json
+from decaylm.models.ensemble import average_predictions
+
+SEEDED_KINDS = ("cnn", "bert", "pretrained")  # kinds whose training a seed changes
+SEPARATOR = "/repeat"  # job name X/repeat2 -> folder models/X/repeat2
+
+
+def repeat_count(config: dict, name: str) -> int:
+    spec = config["models"][name]
+    if spec["kind"] not in SEEDED_KINDS:
+        return 1
+    return int(spec.get("repeats", config.get("repeats", 1)))
+
+
+def training_jobs(config: dict, name: str) -> list[str]:
+    """The training jobs of a model: its own name, or one name per repeat."""
+    n = repeat_count(config, name)
+    return [name] if n == 1 else [f"{name}{SEPARATOR}{r}" for r in range(1, n + 1)]
+
+
+def base_model(job: str) -> str:
+    return job.split(SEPARATOR)[0]
+
+
+def repeat_seed(config: dict, job: str) -> int:
+    """Repeat r of a model trains with the model's seed + r - 1."""
+    name = base_model(job)
+    seed = config["models"][name].get("seed", config["seed"])
+    return seed + (int(job.split(SEPARATOR)[1]) - 1 if SEPARATOR in job else 0)
+
+
+def _r2(frame: pd.DataFrame, part: str) -> float:
+    rows = frame[frame["split"] == part]
+    return float(r2_score(rows["y_true"], rows["y_pred"]))
+
+
+def combine_repeats(name: str, prediction_paths: list, run_paths: list, out_dir) -> dict:
+    """Write models/NAME/{predictions.tsv, run.json, repeats.tsv, model.json} from the repeat folders."""
+    out_dir = Path(out_dir)
+    runs = [read_json(path) for path in run_paths]
+    failed = [Path(path).parent.name for path, run in zip(run_paths, runs) if run.get("status") != "ok"]
+    (out_dir / MODEL_FILE).unlink(missing_ok=True)
+    folders = [Path(path).parent for path in prediction_paths]
+    record = {"model": name, "repeats": len(folders), "seeds": [run.get("seed") for run in runs],
+              "members": [folder.name for folder in folders]}
+    if failed:
+        # a repeat that did not run (e.g. pretrained weights offline) makes the model not run
+        reason = next(run.get("reason", "unknown reason") for run in runs if run.get("status") != "ok")
+        frame = read_tsv(prediction_paths[0])
+        frame["y_pred"] = np.nan
+        write_tsv(frame, out_dir / "predictions.tsv", float_format="%.8g")
+        write_json({**record, "status": "not_run", "reason": f"{', '.join(failed)}: {reason}"}, out_dir / "run.json")
+        return record
+    frames = {folder.name: read_tsv(path) for folder, path in zip(folders, prediction_paths)}
+    table = pd.DataFrame({"repeat": list(frames), "seed": record["seeds"],
+                          "valid_r2": [_r2(frame, "valid") for frame in frames.values()],
+                          "r2": [_r2(frame, "test") for frame in frames.values()]})
+    write_tsv(table, out_dir / "repeats.tsv", float_format="%.6g")
+    write_tsv(average_predictions(frames), out_dir / "predictions.tsv", float_format="%.8g")
+    records = [read_model_json(folder) for folder in folders]
+    spec = ModelSpec(name, "repeat_ensemble", None, None, int(record["seeds"][0] or 0), {"of": name})
+    write_model_json(out_dir, spec, records[0]["input_length"], {}, min_length=records[0].get("min_length", 1),
+                     members=[os.path.relpath(folder.resolve(), out_dir.resolve()) for folder in folders],
+                     repeats=len(folders), repeated_spec=records[0]["spec"])
+    write_json({**record, "status": "ok", "train_seconds": sum(run.get("train_seconds", 0) for run in runs)},
+               out_dir / "run.json")
+    return record
+
+
+def repeat_ensemble(name: str, of_dir, out_dir) -> None:
+    """models/NAME for kind repeat_ensemble: the mean of OF's repeats, as one model."""
+    of_dir, out_dir = Path(of_dir), Path(out_dir)
+    (out_dir / MODEL_FILE).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = read_json(of_dir / "run.json")
+    frame = read_tsv(of_dir / "predictions.tsv")
+    write_tsv(frame, out_dir / "predictions.tsv", float_format="%.8g")
+    record = {"model": name, "of": of_dir.name, "repeats": run.get("repeats"), "seeds": run.get("seeds"),
+              "status": run.get("status")}
+    if run.get("status") == "ok":
+        of = read_model_json(of_dir)
+        members = [os.path.relpath((of_dir / member).resolve(), out_dir.resolve()) for member in of["members"]]
+        spec = ModelSpec(name, "repeat_ensemble", None, None, int(of["spec"]["seed"]), {"of": of_dir.name})
+        write_model_json(out_dir, spec, of["input_length"], {}, min_length=of.get("min_length", 1), members=members,
+                         repeats=of.get("repeats"))
+    else:
+        record["reason"] = run.get("reason")
+    write_json(record, out_dir / "run.json")

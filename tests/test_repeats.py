@@ -1,0 +1,117 @@
+"""Repeats (decaylm/repeats.py): each repeat its own job and seed; the model's row is their mean."""
+
+import copy
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import r2_score
+
+from decaylm.config import check_config
+from decaylm.errors import InputError
+from decaylm.evaluate import add_intervals, comparison_table
+from decaylm.io import read_tsv
+from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
+from tests.conftest import REPO, snakemake_command
+
+
+@pytest.fixture
+def config():
+    loaded = yaml.safe_load((REPO / "config.yaml").read_text())
+    loaded.setdefault("pretraining", {})
+    return loaded
+
+
+def test_jobs_and_seeds(config):
+    config["repeats"] = 3
+    config["models"]["CNN"]["repeats"] = 2  # a model's own setting wins over the global one
+    assert training_jobs(config, "CNN") == ["CNN/repeat1", "CNN/repeat2"]
+    assert training_jobs(config, "HYBRID") == ["HYBRID/repeat1", "HYBRID/repeat2", "HYBRID/repeat3"]
+    assert training_jobs(config, "KMER_RIDGE") == ["KMER_RIDGE"]  # deterministic: one job
+    assert repeat_count(config, "ENSEMBLE") == 1
+    assert [repeat_seed(config, job) for job in training_jobs(config, "HYBRID")] == [42, 43, 44]
+    config["models"]["HYBRID"]["seed"] = 7
+    assert repeat_seed(config, "HYBRID/repeat2") == 8 and repeat_seed(config, "HYBRID") == 7
+    assert base_model("HYBRID/repeat3") == "HYBRID"
+    config["repeats"] = 1
+    assert training_jobs(config, "HYBRID") == ["HYBRID"]  # repeat 1 is the model a run without repeats trains
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda c: c["models"]["CNN"].update(repeats=0), "models.CNN.repeats"),
+    (lambda c: c["models"]["KMER_RIDGE"].update(repeats=2), "models.KMER_RIDGE.repeats"),  # nothing to repeat
+    (lambda c: c["models"].update(S={"kind": "repeat_ensemble", "of": "CNN"}), "models.S.of"),  # CNN trains once
+    (lambda c: c["models"].update(S={"kind": "repeat_ensemble", "of": "KMER_RIDGE"}), "models.S.of"),
+])
+def test_bad_repeats_name_the_key(config, change, key):
+    bad = copy.deepcopy(config)
+    change(bad)
+    with pytest.raises(InputError) as error:
+        check_config(bad)
+    assert str(error.value).startswith(key + ":")
+
+
+def test_repeats_are_separate_jobs(tmp_path):
+    """`repeats: 3` makes three training jobs per seeded model, which a cluster runs in parallel."""
+    command = snakemake_command("-n", "--quiet", "rules", results=tmp_path) + ["repeats=3"]  # after results=
+    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["train_cnn"] == 3 and counts["train_bert"] == 3 * 4  # BERT_BPE, BERT_BPE_MLM, MORPH_D, HYBRID
+    assert counts["finetune_pretrained"] == 3 and counts["train_kmer_ridge"] == 1  # DNABERT2 too; ridge once
+    assert counts["combine_repeats"] == 6
+
+
+def test_interval_of_repeats_averages_their_r2():
+    rng = np.random.default_rng(0)
+    n = 300
+    y = rng.normal(size=n)
+    split = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "split": "test", "group": np.arange(n) // 3})
+
+    def frame(noise):
+        return pd.DataFrame({"id": split["id"], "split": "test", "y_true": y, "y_pred": y + rng.normal(scale=noise, size=n)})
+
+    repeats = [frame(0.8), frame(1.0), frame(0.9)]
+    other = frame(0.9)
+    point = float(np.mean([r2_score(y, f["y_pred"]) for f in repeats]))
+    table = comparison_table([{"model": "R", "r2": point, "status": "ok"},
+                              {"model": "O", "r2": r2_score(y, other["y_pred"]), "status": "ok"}])
+    out = add_intervals(table, {"R": repeats, "O": other}, split, 400, 0).set_index("model")
+    assert out.loc["R", "r2_ci_low"] < point < out.loc["R", "r2_ci_high"]
+    best = out["r2"].idxmax()
+    assert out.loc[best, "d_r2_best"] == 0
+    worse = "O" if best == "R" else "R"
+    assert out.loc[worse, "d_r2_best"] == pytest.approx(out.loc[worse, "r2"] - out.loc[best, "r2"])
+
+
+def test_repeats_run(repeats_run):
+    cnn = repeats_run / "models" / "CNN"
+    runs = [json.loads((cnn / f"repeat{r}" / "run.json").read_text()) for r in (1, 2)]
+    assert [run["seed"] for run in runs] == [42, 43]
+    frames = [read_tsv(cnn / f"repeat{r}" / "predictions.tsv") for r in (1, 2)]
+    assert not np.allclose(frames[0]["y_pred"], frames[1]["y_pred"])  # different seeds, different models
+    mean = read_tsv(cnn / "predictions.tsv")
+    np.testing.assert_allclose(mean["y_pred"], (frames[0]["y_pred"] + frames[1]["y_pred"]) / 2, rtol=1e-6)
+
+    # the row: mean and spread of the repeats' own test R2
+    test_r2 = [r2_score(f.loc[f["split"] == "test", "y_true"], f.loc[f["split"] == "test", "y_pred"]) for f in frames]
+    table = read_tsv(repeats_run / "comparison.tsv").set_index("model")
+    assert table.loc["CNN", "r2"] == pytest.approx(np.mean(test_r2), abs=1e-5)
+    assert table.loc["CNN", "r2_seed_sd"] == pytest.approx(np.std(test_r2, ddof=1), abs=1e-5)
+    assert table.loc["CNN", "repeats"] == 2
+    repeats = read_tsv(cnn / "repeats.tsv")
+    np.testing.assert_allclose(repeats["r2"], test_r2, atol=1e-5)
+    # the repeat_ensemble row scores the mean prediction as one model
+    test = mean[mean["split"] == "test"]
+    assert table.loc["CNN_SEEDS", "r2"] == pytest.approx(r2_score(test["y_true"], test["y_pred"]), abs=1e-5)
+
+    # both folders load on their own and predict the mean of the repeats
+    from decaylm.models import load_model
+
+    sequences = mean.merge(read_tsv(repeats_run / "data" / "split.tsv")[["id", "sequence"]], on="id")["sequence"][:20]
+    members = [load_model(cnn / f"repeat{r}").predict(list(sequences)) for r in (1, 2)]
+    for folder in (cnn, repeats_run / "models" / "CNN_SEEDS"):
+        np.testing.assert_allclose(load_model(folder).predict(list(sequences)), np.mean(members, axis=0), rtol=1e-5)
