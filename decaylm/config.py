@@ -9,7 +9,7 @@ from decaylm.errors import InputError
 from decaylm.model_specs import MODEL_KINDS, parse_model_spec, parse_pretraining_spec
 from decaylm.repeats import SEEDED_KINDS, repeat_count
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
-from decaylm.split import check_fractions
+from decaylm.split import check_fractions, read_split_file
 from decaylm.tokenizer_specs import resolve_spec
 
 MODEL_KINDS_WITH_TOKENIZER = {kind for kind, spec in MODEL_KINDS.items() if "tokenizer" in spec.links}
@@ -20,8 +20,10 @@ def check_config(config: dict) -> None:
     _check_target(config["target"], config["data"])
     _check_simulation(config)
     check_fractions(config["split"]["fractions"])
+    _check_split(config["split"])
     for name, spec in config["tokenizers"].items():
         resolve_spec(name, spec)  # bad tokenizer parameters fail before any job runs
+    resolve_auto_members(config)
     _check_models(config)
     _check_results(config["results"])
     _check_predict(config)
@@ -101,6 +103,18 @@ def _check_data(data: dict) -> None:
                 raise InputError(f"data.{key}", f"file '{data[key]}' not found", "check the path")
 
 
+def _check_split(split: dict) -> None:
+    """split.method: file: the split file is read and checked now (columns, parts, repeated ids), before any job."""
+    if split["method"] != "file":
+        return
+    if not split.get("file"):
+        raise InputError("split.file", "empty, but split.method is file", "name the TSV of reporter id and part")
+    if split.get("folds", 1) != 1:
+        raise InputError("split.folds", f"{split['folds']} folds, but split.method file gives one fixed split",
+                         "set split.folds: 1, or use split.method overlap")
+    read_split_file(split["file"], split["id_column"], split["part_column"])
+
+
 def _check_simulation(config: dict) -> None:
     """The simulator's settings, checked now rather than in the first job (as rule simulate_data passes them)."""
     if config["data"]["source"] != "simulated":
@@ -165,10 +179,13 @@ def _check_models(config: dict) -> None:
                                  f"use one of {sorted(pretraining)}")
         if spec["kind"] == "ensemble":
             members = spec.get("members") or []
-            bad = [m for m in members if m not in config["models"] or config["models"][m]["kind"] == "ensemble"]
+            bad = [m for m in members if m not in config["models"] or config["models"][m]["kind"] in ENSEMBLE_KINDS]
             if len(members) < 2 or bad:
                 raise InputError(f"models.{name}.members", f"needs two or more trained models, got {members}",
                                  f"name models from {sorted(m for m in config['models'] if m != name)}")
+            if "max_size" in spec and spec.get("choose") != "valid":
+                raise InputError(f"models.{name}.max_size", "only members: auto (or choose: valid) chooses members",
+                                 "remove max_size, or set members: auto")
         _check_repeats(name, spec, config)
         _check_aux_hours(name, getattr(parsed.architecture, "aux_hours", []), config["data"])
         if spec["kind"] == "pretrained" and not spec.get("checkpoint"):
@@ -192,6 +209,26 @@ def _check_repeats(name: str, spec: dict, config: dict) -> None:
                              f"name one of {sorted(m for m, s in config['models'].items() if s['kind'] in SEEDED_KINDS)}")
         if repeat_count(config, of) < 2:
             raise InputError(f"models.{name}.of", f"{of} trains once", f"set repeats: 3 (global or models.{of}.repeats)")
+
+
+ENSEMBLE_KINDS = ("ensemble", "repeat_ensemble")  # rows that average other rows: never candidates of members: auto
+
+
+def resolve_auto_members(config: dict) -> None:
+    """`members: auto` becomes the candidate list, every other row that is not itself an average of
+    rows, with choose: valid; the ensemble's job picks among them on valid (rows that did not run are
+    left out there). The rules then see a list, as for hand-written members. Idempotent."""
+    for name, spec in config["models"].items():
+        if not isinstance(spec, dict) or spec.get("kind") != "ensemble" or spec.get("members") != "auto":
+            continue
+        candidates = [m for m, other in config["models"].items() if m != name and other.get("kind") not in ENSEMBLE_KINDS]
+        if len(candidates) < 2:
+            raise InputError(f"models.{name}.members", f"auto needs two or more other rows to choose from, "
+                             f"found {candidates}", "configure more models, or list the members by hand")
+        if spec.get("choose", "valid") != "valid":
+            raise InputError(f"models.{name}.choose", f"{spec['choose']!r} contradicts members: auto",
+                             "remove choose (auto chooses on valid)")
+        spec.update(members=candidates, choose="valid")
 
 
 def _check_aux_hours(name: str, hours: list, data: dict) -> None:

@@ -21,8 +21,9 @@ COMPARISON_COLUMNS = ["model", *METRIC_COLUMNS, "n_test"]
 # added by add_intervals and add_ceiling (bootstrap over whole overlap groups of test reporters)
 INTERVAL_COLUMNS = ["valid_r2", "r2_ci_low", "r2_ci_high", "d_r2_best", "d_r2_best_ci_low", "d_r2_best_ci_high",
                     "tied_with_best", "r2_of_ceiling"]
-# present when some row has them: the noise-free target's R2 (simulated data); repeats (decaylm/repeats.py)
-EXTRA_COLUMNS = ("r2_truth", "repeats", "r2_seed_sd")
+# present when some row has them: the noise-free target's R2 (simulated data); repeats (decaylm/repeats.py);
+# an ensemble's members and whether the pipeline chose them on valid (members: auto)
+EXTRA_COLUMNS = ("r2_truth", "repeats", "r2_seed_sd", "members", "chosen_on_valid")
 
 
 def regression_metrics(y_true, y_pred) -> dict:
@@ -41,6 +42,9 @@ def model_metrics(model: str, predictions: pd.DataFrame, run: dict, truth: pd.Da
     metrics = {"model": model, **regression_metrics(test["y_true"], test["y_pred"]), "status": "ok"}
     valid = predictions[predictions["split"] == "valid"]
     metrics["valid_r2"] = r2_score(valid["y_true"], valid["y_pred"])
+    if "chosen_on_valid" in run:  # an ensemble: its members, and whether the pipeline chose them on valid
+        metrics["members"] = ", ".join(run.get("members", []))
+        metrics["chosen_on_valid"] = bool(run["chosen_on_valid"])
     if truth is not None:
         # Simulated data: how well the model recovers the noise-free target.
         merged = test.merge(truth[["id", "y_true"]].rename(columns={"y_true": "y_noise_free"}), on="id")
@@ -209,6 +213,12 @@ def _comparison_notes(table: pd.DataFrame, ceiling: dict | None, n_resamples: in
                      "repeats, r2_seed_sd the repeats' standard deviation, and their interval and paired test "
                      "average the repeats' R2 on each resample. A repeat_ensemble row scores the mean prediction "
                      "of one model's repeats.")
+    if "chosen_on_valid" in table.columns:
+        for model, members, chosen in zip(table["model"], table["members"], table["chosen_on_valid"]):
+            if isinstance(chosen, (bool, np.bool_)):
+                notes.append(f"{model}: the mean of {members}, chosen on valid by the pipeline (members: auto; every "
+                             f"combination's valid R2 in models/{model}/selection.tsv)." if chosen else
+                             f"{model}: the mean of {members}, listed in the config (not chosen on valid).")
     if ceiling is not None:
         if ceiling.get("status") == "ok":
             notes.append(f"Noise ceiling: r2_ceiling = {ceiling['r2_ceiling']:.3f} on {ceiling['n_test']} test reporters "

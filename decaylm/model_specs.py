@@ -96,6 +96,21 @@ class Finetune:
 
 
 @dataclass
+class EnsembleChoice:
+    """kind ensemble: `members: auto` chooses the members on valid (decaylm.models.ensemble.choose_members).
+
+    At start-up decaylm.config turns `members: auto` into the candidate list (every other row that
+    is not an ensemble) with choose: valid; the job then keeps the combination of 2..max_size
+    candidates whose mean prediction has the best valid R2. A hand-written list is used as given.
+    """
+    choose: str = "none"          # valid: choose among `members` on the valid split; none: use them all
+    max_size: int = 3             # largest number of members choose: valid tries
+
+
+ENSEMBLE_CHOICES = ("none", "valid")
+
+
+@dataclass
 class MaskedLM(Encoder):
     """MLM pretraining: its held-out loss is the loop's validation loss, so `patience` stops it and
     the best held-out epoch is the encoder saved (set patience to epochs to keep the last one)."""
@@ -121,7 +136,7 @@ MODEL_KINDS: dict[str, Kind] = {
     "pretrained": Kind(Finetune,  # its tokenizer is the checkpoint's
                        training_defaults={"lr": 3e-5, "epochs": 5, "patience": 2, "batch_size": 32,
                                           "warmup_fraction": 0.1}),
-    "ensemble": Kind(None, trains=False, links=("members",)),
+    "ensemble": Kind(EnsembleChoice, trains=False, links=("members",)),
     # the mean of the repeats of one model (decaylm/repeats.py)
     "repeat_ensemble": Kind(None, trains=False, links=("of",)),
 }
@@ -198,6 +213,8 @@ def _parse(where: str, name: str, kind_name: str, kind: Kind, spec: dict, defaul
     links = {key: spec[key] for key in kind.links if spec.get(key) is not None}
     for key, value in links.items():
         expected = list if key == "members" else str
+        if key == "members" and value == "auto":
+            continue  # chosen on valid; decaylm.config resolves it to the candidates at start-up
         if not isinstance(value, expected):
             raise InputError(f"{where}.{key}", f"{value!r} is not a {'list of model names' if expected is list else 'name'}",
                              "fix the config")
@@ -254,6 +271,11 @@ def _check_architecture(where: str, arch) -> None:
             raise InputError(f"{where}.bf16", f"{arch.bf16!r} is not allowed", f"use one of {list(BF16_SETTINGS)}")
     if isinstance(arch, BertArchitecture) and arch.pooling not in POOLINGS:
         raise InputError(f"{where}.pooling", f"unknown pooling {arch.pooling!r}", f"use one of {list(POOLINGS)}")
+    if isinstance(arch, EnsembleChoice):
+        if arch.choose not in ENSEMBLE_CHOICES:
+            raise InputError(f"{where}.choose", f"{arch.choose!r} is not allowed", f"use one of {list(ENSEMBLE_CHOICES)}")
+        if arch.max_size < 2:
+            raise InputError(f"{where}.max_size", f"{arch.max_size} is not >= 2", "an ensemble has two or more members")
     if isinstance(arch, MaskedLM) and not 0 < arch.mask_prob < 1:
         raise InputError(f"{where}.mask_prob", f"{arch.mask_prob} is not in (0, 1)", "BERT uses 0.15")
     for key in ("kernel_sizes", "conv_stem"):

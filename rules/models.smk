@@ -136,12 +136,15 @@ rule finetune_pretrained:
         "../scripts/train_model.py"
 
 
+# The mean of its members. `members: auto` arrives here as the list of candidates (decaylm.config):
+# the job chooses among them on valid only and records every combination in selection.tsv.
 rule ensemble_models:
     input:
         members=lambda wildcards: [predictions_of(m) for m in config["models"][wildcards.model]["members"]],
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
+        selection=R("models", "{model}", "selection.tsv"),
     wildcard_constraints:
         model=name_regex(models_of_kind("ensemble")),
     params:

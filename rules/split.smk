@@ -1,13 +1,23 @@
-# Stage 3: target -> seeded train/valid/test split, overlapping reporters kept together.
+# Stage 3: target -> seeded train/valid/test split, overlapping reporters kept together; or, with
+# split.method: file, the parts of a split file (a published benchmark split; docs/splits.md).
+
+
+def split_params():
+    """The split settings the method uses: changing another method's keys re-runs nothing."""
+    spec = config["split"]
+    unused = ["seed", "fractions"] if spec["method"] == "file" else ["file", "id_column", "part_column", "missing"]
+    return {key: value for key, value in spec.items() if key not in unused}
 
 
 rule split_data:
     input:
         R("data", "target.tsv"),
+        # the split file is an input: editing it re-runs this job and what depends on split.tsv only
+        split_file=[config["split"]["file"]] if config["split"]["method"] == "file" else [],
     output:
         R("data", "split.tsv"),
     params:
-        split=config["split"],
+        split=split_params(),
     log:
         R("logs", "split_data.log"),
     benchmark:

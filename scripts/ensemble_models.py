@@ -1,21 +1,47 @@
-"""Snakemake script: average the predictions of the ensemble's members and record its model folder."""
+"""Snakemake script: average the predictions of the ensemble's members and record its model folder.
 
+With `members: auto` (resolved at start-up to the candidates, choose: valid) the members are first
+chosen on the valid split only (decaylm.models.ensemble.choose_members); selection.tsv beside the
+ensemble holds every combination's valid figures, and run.json the choice. For hand-written members
+selection.tsv holds their valid figures only, and run.json says chosen_on_valid: false.
+"""
+
+import logging
 from pathlib import Path
 
 from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv, write_json, write_tsv
 from decaylm.logs import setup_logging
 from decaylm.model_specs import parse_model_spec
-from decaylm.models.ensemble import average_predictions, write_ensemble
+from decaylm.models.ensemble import average_predictions, choose_members, listed_figures, write_ensemble
 from decaylm.provenance import provenance
 
 with one_line_errors(snakemake.log[0]):
     setup_logging(snakemake.log[0])
     name = snakemake.wildcards.model
-    members = [Path(path).parent for path in snakemake.input.members]
-    frames = {folder.name: read_tsv(folder / "predictions.tsv") for folder in members}
-    write_tsv(average_predictions(frames), snakemake.output.predictions)
-    write_ensemble(Path(snakemake.output.predictions).parent, parse_model_spec(name, snakemake.params.spec,
-                                                                                snakemake.params.seed), members)
+    spec = parse_model_spec(name, snakemake.params.spec, snakemake.params.seed)
+    out_dir = Path(snakemake.output.predictions).parent
+    candidates = [Path(path).parent for path in snakemake.input.members]
+    frames = {folder.name: read_tsv(folder / "predictions.tsv") for folder in candidates}
+    chosen_on_valid = spec.architecture.choose == "valid"
+    extra = {"chosen_on_valid": chosen_on_valid}
+    if chosen_on_valid:
+        members, table, excluded = choose_members(frames, spec.architecture.max_size)
+        best = table[table["chosen"]].iloc[0]
+        logging.info("members chosen on valid among %d candidates (excluded: %s), %d combinations of up to %d: "
+                     "%s, valid R2 %.4f", len(frames), excluded or "none", len(table), spec.architecture.max_size,
+                     ", ".join(members), best["valid_r2"])
+        extra["selection"] = {"criterion": "valid R2 of the mean prediction", "split": "valid",
+                              "n_valid": int(best["n_valid"]), "max_size": spec.architecture.max_size,
+                              "candidates": sorted(frames), "excluded": excluded, "valid_r2": float(best["valid_r2"]),
+                              "combinations": len(table), "table": "selection.tsv"}
+    else:
+        members = list(frames)
+    averaged = average_predictions({m: frames[m] for m in members})  # refuses a member that did not run
+    if not chosen_on_valid:
+        table = listed_figures(frames)
+    write_tsv(table, snakemake.output.selection)
+    write_tsv(averaged, snakemake.output.predictions)
+    write_ensemble(out_dir, spec, [folder for folder in candidates if folder.name in members])
     record = provenance({"model": name, "spec": snakemake.params.spec}, snakemake.params.seed, snakemake.params.repo)
-    write_json({**record, "status": "ok", "train_seconds": 0.0}, snakemake.output.run)
+    write_json({**record, "status": "ok", "train_seconds": 0.0, "members": members, **extra}, snakemake.output.run)
