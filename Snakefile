@@ -20,6 +20,7 @@ include: "rules/tokenizers.smk"
 include: "rules/models.smk"
 include: "rules/evaluate.smk"
 include: "rules/predict.smk"
+include: "rules/interpret.smk"
 
 
 rule all:

@@ -27,6 +27,7 @@ def check_config(config: dict) -> None:
     _check_models(config)
     _check_results(config["results"])
     _check_predict(config)
+    _check_interpret(config)
 
 
 def schema_error(error) -> InputError:
@@ -278,3 +279,12 @@ def _check_predict(config: dict) -> None:
         if f"variants_{name}" in sequences:
             raise InputError(f"predict.variants.{name}", f"its table variants_{name}.tsv would overwrite that of "
                              f"predict.sequences.variants_{name}", "rename one of them")
+
+def _check_interpret(config: dict) -> None:
+    """interpret.meme files exist and parse (one line naming file and line). A name in interpret.models
+    that is not a configured model is not an error: its row in interpret/elements.tsv says why."""
+    meme = (config.get("interpret") or {}).get("meme") or []
+    if meme:
+        from decaylm.interpret.pipeline import check_settings
+
+        check_settings(config["interpret"])

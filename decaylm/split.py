@@ -96,6 +96,13 @@ PART_NAMES = {"train": "train", "valid": "valid", "validation": "valid", "test":
 MISSING = ("error", "drop")
 
 
+def job_params(spec: dict) -> dict:
+    """The split settings the method uses (rule split_data's params): under method file, changing
+    seed or fractions re-runs nothing; under the other methods, changing the file keys re-runs nothing."""
+    unused = ("seed", "fractions") if spec["method"] == "file" else ("file", "id_column", "part_column", "missing")
+    return {key: value for key, value in spec.items() if key not in unused}
+
+
 def read_split_file(path, id_column: str = "id", part_column: str = "part") -> pd.DataFrame:
     """The id -> part table of a split file (TSV; CSV when the name ends in .csv) as columns id, split.
 

@@ -75,6 +75,22 @@ PREDICT = config["predict"]
 PREDICT_MODELS = PREDICT["models"] if PREDICT["sequences"] else []
 
 
+# The interpret stage (rules/interpret.smk): models of interpret.models that are configured get jobs;
+# any other name (never configured, or removed with `NAME: null`) gets a row with the reason.
+INTERPRET = config["interpret"]
+INTERPRET_MODELS = [name for name in INTERPRET["models"] if name in config["models"]]
+INTERPRET_UNAVAILABLE = {name: "removed from models with `NAME: null`" if name in REMOVED_MODELS
+                         else f"not a configured model (configured: {', '.join(sorted(config['models']))})"
+                         for name in INTERPRET["models"] if name not in config["models"]}
+INTERPRET_SETTINGS = {key: value for key, value in INTERPRET.items() if key != "models"}
+
+
+def interpret_outputs():
+    if not INTERPRET["models"]:
+        return []
+    return [R("interpret", "elements.tsv"), R("interpret", "elements.png")]
+
+
 def predict_sequences_file(name):
     """The file of predict.sequences NAME: `simulated` is the simulator's long 3'UTRs."""
     path = PREDICT["sequences"][name]
@@ -175,7 +191,7 @@ def final_outputs():
     outputs += [R("noise_ceiling.json"), R("figures", "r2_intervals.png")]
     if config["tokenizers"]:
         outputs += [R("tokenizers", "stats.tsv"), R("figures", "token_counts.png")]
-    return outputs + predict_outputs()
+    return outputs + predict_outputs() + interpret_outputs()
 
 
 from decaylm.download import UTRSEQ_SHA256, utrseq_url  # noqa: E402

@@ -2,11 +2,7 @@
 # split.method: file, the parts of a split file (a published benchmark split; docs/splits.md).
 
 
-def split_params():
-    """The split settings the method uses: changing another method's keys re-runs nothing."""
-    spec = config["split"]
-    unused = ["seed", "fractions"] if spec["method"] == "file" else ["file", "id_column", "part_column", "missing"]
-    return {key: value for key, value in spec.items() if key not in unused}
+from decaylm.split import job_params as split_params
 
 
 rule split_data:
@@ -17,7 +13,7 @@ rule split_data:
     output:
         R("data", "split.tsv"),
     params:
-        split=split_params(),
+        split=split_params(config["split"]),  # only the keys the method uses
     log:
         R("logs", "split_data.log"),
     benchmark:

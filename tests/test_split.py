@@ -187,3 +187,17 @@ def test_the_deeputr_split_maps_onto_the_real_reporters(real_data):
         split = split_from_file(compute_target(normalize_counts(raw, 1, 20, hours), "difference", 2, 8), assignment, 30)
         assert tuple(split["split"].value_counts()[list(PARTS)]) == counts
     assert count_test_leaks(split, 30) == 0
+
+
+def test_the_split_job_sees_only_the_keys_its_method_uses():
+    """rule split_data's params (its rerun trigger): the seed and fractions do not matter to a file split,
+    nor the file keys to an overlap split."""
+    from decaylm.split import job_params
+
+    spec = {"method": "file", "file": "a.tsv", "id_column": "id", "part_column": "part", "missing": "error",
+            "group_overlap_nt": 30, "seed": 42, "fractions": {"train": 0.8, "valid": 0.1, "test": 0.1}}
+    assert job_params(spec) == job_params({**spec, "seed": 7, "fractions": {"train": 0.5, "valid": 0.25, "test": 0.25}})
+    assert job_params(spec) != job_params({**spec, "file": "b.tsv"})
+    overlap = {**spec, "method": "overlap"}
+    assert job_params(overlap) == job_params({**overlap, "file": "b.tsv", "part_column": "p"})
+    assert job_params(overlap) != job_params({**overlap, "seed": 7})

@@ -1,0 +1,204 @@
+"""decaylm.interpret: MEME files, ISM and gradients, modisco-lite motifs, insertion effects, the
+workflow stage (on the session's tiny run) and the simulator validation (planted elements)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from decaylm.errors import InputError
+from decaylm.interpret import attribution, marginalize, motifs
+from decaylm.interpret.meme import known_elements_path, read_meme
+from decaylm.interpret.pipeline import interpret_elements, interpret_model, run_status
+
+
+def test_known_elements_file_parses():
+    known = {m.name: m for m in read_meme(known_elements_path())}
+    assert list(known) == ["miR-430", "ARE", "Pumilio", "poly-U", "GC-rich"]
+    assert known["miR-430"].consensus == "AGCACTTA"
+    assert known["ARE"].consensus == "TATTTAT"
+    assert known["Pumilio"].consensus.startswith("TGTA") and known["Pumilio"].pwm.shape == (4, 8)
+    assert all(np.allclose(m.pwm.sum(axis=0), 1) for m in known.values())
+
+
+@pytest.mark.parametrize("body, line, words", [
+    ("MOTIF a\nletter-probability matrix: alength= 4 w= 2\n 0.25 0.25 0.25 0.25\n 0.1 x 0.4 0.5\n", 4, "not four numbers"),
+    ("MOTIF a\nletter-probability matrix: alength= 4 w= 3\n 0.25 0.25 0.25 0.25\n\n", 4, "w= 3"),
+    ("MOTIF a\nletter-probability matrix: alength= 4 w= 1\n 0.5 0.5 0.5 0.5\n", 3, "sums to 2"),
+    ("MOTIF a\nMOTIF b\n", 2, "no letter-probability matrix"),
+])
+def test_malformed_meme_names_file_and_line(tmp_path, body, line, words):
+    path = tmp_path / "bad.meme"
+    path.write_text("MEME version 4\n\n" + body)
+    with pytest.raises(InputError) as error:
+        read_meme(path)
+    message = str(error.value)
+    assert f"{path}:{line + 2}" in message and words in message and "\n" not in message
+
+
+def test_unreadable_or_empty_meme(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read_meme(tmp_path / "missing.meme")
+    (tmp_path / "empty.meme").write_text("MEME version 4\n")
+    with pytest.raises(InputError, match="holds no MOTIF"):
+        read_meme(tmp_path / "empty.meme")
+
+
+def test_config_check_refuses_a_bad_meme_file_in_one_line(tmp_path):
+    from decaylm.config import _check_interpret
+
+    bad = tmp_path / "bad.meme"
+    bad.write_text("MOTIF x\nletter-probability matrix: alength= 4 w= 1\n 1 2\n")
+    with pytest.raises(InputError, match=r"bad\.meme:3"):
+        _check_interpret({"interpret": {"meme": [str(bad)]}})
+    _check_interpret({"interpret": {"models": ["NOT_A_MODEL"], "meme": []}})  # not an error at start-up
+
+
+class CountModel:
+    """predict = 1 per TTAG minus 2 per GCACTT: ISM must find exactly these changes."""
+
+    kind = "toy"
+
+    def predict(self, sequences, batch_size=256):
+        return np.array([s.count("TTAG") - 2.0 * s.count("GCACTT") for s in sequences], dtype=np.float32)
+
+
+def test_ism_scores_every_substitution_through_predict():
+    sequence = "AAATTAGAAAGCACTTAAA"
+    model = CountModel()
+    reference, delta = attribution.ism(model, [sequence])
+    assert reference[0] == 1 - 2
+    for pos in range(len(sequence)):
+        for b, base in enumerate("ACGT"):
+            mutant = sequence[:pos] + base + sequence[pos + 1:]
+            assert delta[0, b, pos] == pytest.approx(model.predict([mutant])[0] - reference[0])
+    hyp = attribution.hypothetical(delta)
+    assert np.allclose(hyp.sum(axis=1), 0, atol=1e-6)
+    contribution = attribution.contributions(hyp, attribution.one_hot_batch([sequence]))[0]
+    assert contribution[3:7].min() > 0 and contribution[10:16].max() < 0  # TTAG raises, GCACTT lowers
+    assert np.allclose(contribution[:3], 0)
+
+
+def test_test_sequences_uses_all_when_asked_for_more(caplog):
+    split = pd.DataFrame({"id": [f"r{i}" for i in range(6)], "sequence": ["ACGTAC"] * 5 + ["ACG"],
+                          "y": 0.0, "split": ["test"] * 6})
+    with caplog.at_level(logging.INFO):
+        chosen = attribution.test_sequences(split, 50, 0)
+    assert len(chosen) == 5 and "interpreting all 5" in caplog.text
+
+
+def test_insertion_effect_of_a_known_element():
+    model = CountModel()
+    backs = marginalize.backgrounds(["ACGTACGGTACCAGTACGATCGGATCA" * 4] * 20, 0)
+    assert all(len(b) == 108 for b in backs)
+    effects = marginalize.element_effects(model, backs, {"UUAG": "TTAG", "seed": "GCACTT"}, 0, positions=[0, 50])
+    central = effects[effects["centre"]].set_index("element")["mean"]
+    assert central["UUAG"] == pytest.approx(1, abs=0.2) and central["seed"] == pytest.approx(-2, abs=0.3)
+    assert set(effects["start"]) >= {0, 50}
+
+
+def test_tiny_run_interprets_every_kind_and_reports_why_not(tiny_run, tmp_path):
+    """The session's tiny run interprets CNN, HYBRID, BERT_BPE and MORPH_D (config.yaml's interpret.models)."""
+    import yaml
+
+    from decaylm.models import load_model
+
+    root = tiny_run / "interpret"
+    table = pd.read_csv(root / "elements.tsv", sep="\t")
+    configured = yaml.safe_load(Path("config.yaml").read_text())["interpret"]["models"]
+    assert set(table["model"]) == set(configured)
+    assert (table["status"] == "ok").all() and set(table["element"]) >= {"miR-430", "ARE", "Pumilio", "poly-U"}
+    for name in configured:
+        for file in ("logos.png", "positional.png", "motifs.tsv", "effects.tsv"):
+            assert (root / name / file).stat().st_size > 0
+        arrays = np.load(root / name / "attributions.npz")
+        assert arrays["ism_delta"].shape == arrays["one_hot"].shape and arrays["one_hot"].shape[1:] == (4, 110)
+        assert set(pd.read_csv(root / name / "motifs.tsv", sep="\t").columns) >= {
+            "motif", "consensus", "sign", "mean_effect", "seqlets", "best_match", "match_q"}
+    for name in ("CNN", "HYBRID"):  # one-hot differentiable: gradients, and the one-hot path is the model
+        arrays = np.load(root / name / "attributions.npz")
+        assert "saliency_hypothetical" in arrays and float(arrays["saliency_vs_ism_median_r"]) > 0.2
+        model = load_model(tiny_run / "models" / name)
+        module = attribution.gradient_module(model)
+        import torch
+
+        with torch.no_grad():
+            out = module(torch.from_numpy(arrays["one_hot"][:8]))[:, 0].numpy()
+        assert np.allclose(out, model.predict(attribution.decode(arrays["one_hot"][:8])), atol=1e-5)
+    assert attribution.gradient_module(load_model(tiny_run / "models" / "BERT_BPE")) is None
+
+    # a model that did not run, and a name never configured: a row with the reason each, the rest completes
+    not_run = tmp_path / "run.json"
+    not_run.write_text('{"status": "not_run", "reason": "weights not available offline"}')
+    assert run_status(not_run) == "not run: weights not available offline"
+    out = {key: str(tmp_path / "X" / file) for key, file in (
+        ("attributions", "a.npz"), ("motifs", "m.tsv"), ("meme", "m.meme"), ("effects", "e.tsv"),
+        ("logos", "l.png"), ("positional", "p.png"))}
+    interpret_model("X", tmp_path, not_run, tiny_run / "data" / "split.tsv", out, {})
+    assert "weights not available" in pd.read_csv(out["motifs"], sep="\t")["status"][0]
+    models = {"CNN": {"dir": str(tiny_run / "models" / "CNN"), "run": str(tiny_run / "models" / "CNN" / "run.json"),
+                      "motifs": str(root / "CNN" / "motifs.tsv")},
+              "X": {"dir": str(tmp_path), "run": str(not_run), "motifs": out["motifs"]}}
+    interpret_elements(models, {"NOPE": "not a configured model"}, tiny_run / "data" / "split.tsv",
+                       tmp_path / "elements.tsv", tmp_path / "elements.png", {"backgrounds": 10})
+    rows = pd.read_csv(tmp_path / "elements.tsv", sep="\t")
+    assert (rows.loc[rows["model"] == "CNN", "status"] == "ok").sum() >= 5
+    assert rows.loc[rows["model"] == "X", "status"].str.contains("offline").all()
+    assert rows.loc[rows["model"] == "NOPE", "status"].tolist() == ["not a configured model"]
+
+
+def planted_effects(cfg) -> dict[str, float]:
+    """Effect of one full-strength site of each kind on the noise-free target (log2 to_hour - from_hour)."""
+    from decaylm.simulate import log2_expression
+
+    hours = [cfg.from_hour, cfg.to_hour]
+
+    def target(early, late):
+        course = log2_expression(hours, [early], [late], [cfg.onset_mean])[0]
+        return course[1] - course[0]
+
+    base = target(cfg.base_early_rate, cfg.base_late_rate)
+    return {kind: target(cfg.base_early_rate + cfg.early_effects[kind], cfg.base_late_rate + cfg.late_effects[kind]) - base
+            for kind in cfg.early_effects}
+
+
+@pytest.mark.slow
+def test_simulator_planted_elements_are_recovered(tmp_path):
+    """Point 6 of issue 14: the best model of the simulated comparison (k-mer ridge) trained on a
+    simulated library with more planted sites; its modisco-lite motifs include the strongest planted
+    elements with the right sign, and the insertion effects order the planted elements as their effects."""
+    from scipy.stats import spearmanr
+
+    from decaylm import simulate
+    from decaylm.model_specs import parse_model_spec
+    from decaylm.models import load_model
+    from decaylm.models.kmer_ridge import train
+
+    probs = {"mir430": 0.08, "are": 0.1, "pumilio": 0.1, "polyu": 0.1, "gc_rich": 0.1, "uuag": 0.15}
+    cfg = simulate.SimulationConfig(n_reporters=3000, seed=11, element_probs=probs)
+    _, sequences, truth = simulate.simulate(cfg)
+    rng = np.random.default_rng(0)
+    split = pd.DataFrame({"id": truth["id"], "sequence": sequences["sequence"], "y": truth["y_true"],
+                          "split": np.where(rng.random(len(truth)) < 0.9, "train", "test"), "group": np.arange(len(truth))})
+    train(split, parse_model_spec("RIDGE", {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}, 0), tmp_path)
+    model = load_model(tmp_path)
+    chosen = attribution.test_sequences(split, 200, 0)["sequence"].tolist()
+    _, delta = attribution.ism(model, chosen)
+    found = motifs.discover(attribution.one_hot_batch(chosen), attribution.hypothetical(delta))
+    known = read_meme(known_elements_path())
+    motifs.match(found, known)
+    recovered = {(m.matches[0][0], m.sign) for m in found if m.matches}
+    assert {("miR-430", "-"), ("ARE", "-"), ("poly-U", "+")} <= recovered
+
+    planted = planted_effects(cfg)
+    elements = {"mir430": "AGCACTTA", "are": "TATTTAT", "pumilio": known[2].pwm, "polyu": "TTTTTTTTTT",
+                "gc_rich": known[4].pwm, "uuag": "TTAG"}
+    effects = marginalize.element_effects(model, marginalize.backgrounds(chosen[:100], 0), elements, 0)
+    measured = effects.set_index("element")["mean"]
+    kinds = list(elements)
+    assert all(np.sign(measured[k]) == np.sign(planted[k]) for k in kinds)
+    assert spearmanr([measured[k] for k in kinds], [planted[k] for k in kinds])[0] >= 0.8
