@@ -38,14 +38,15 @@ def repeat_count(config: dict, name: str) -> int:
     return int(spec.get("repeats", config.get("repeats", 1)))
 
 
-def training_jobs(config: dict, name: str) -> list[str]:
-    """The training jobs of a model: its own name, or one name per repeat."""
-    n = repeat_count(config, name)
-    return [name] if n == 1 else [f"{name}{SEPARATOR}{r}" for r in range(1, n + 1)]
+def training_jobs(config: dict, unit: str) -> list[str]:
+    """The training jobs of a model (or of one fold of it, NAME/fold{k}): itself, or one per repeat."""
+    n = repeat_count(config, base_model(unit))
+    return [unit] if n == 1 else [f"{unit}{SEPARATOR}{r}" for r in range(1, n + 1)]
 
 
 def base_model(job: str) -> str:
-    return job.split(SEPARATOR)[0]
+    """The config entry of a job name NAME[/fold{k}][/repeat{r}]."""
+    return job.split("/")[0]
 
 
 def repeat_seed(config: dict, job: str) -> int:
@@ -74,6 +75,8 @@ def combine_repeats(name: str, prediction_paths: list, run_paths: list, out_dir)
         reason = next(run.get("reason", "unknown reason") for run in runs if run.get("status") != "ok")
         frame = read_tsv(prediction_paths[0])
         frame["y_pred"] = np.nan
+        write_tsv(pd.DataFrame({"repeat": [folder.name for folder in folders], "seed": record["seeds"],
+                                "status": [run.get("status") for run in runs]}), out_dir / "repeats.tsv")
         write_tsv(frame, out_dir / "predictions.tsv", float_format="%.8g")
         write_json({**record, "status": "not_run", "reason": f"{', '.join(failed)}: {reason}"}, out_dir / "run.json")
         return record
