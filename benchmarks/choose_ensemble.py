@@ -20,8 +20,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from decaylm.config import ENSEMBLE_KINDS  # noqa: E402
-from decaylm.models.ensemble import choose_members  # noqa: E402
+from decaylm.config import ENSEMBLE_KINDS
+from decaylm.models.ensemble import choose_members
 
 
 def candidate_predictions(results: Path) -> dict[str, pd.DataFrame]:

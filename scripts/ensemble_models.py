@@ -13,7 +13,12 @@ from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv, write_json, write_tsv
 from decaylm.logs import setup_logging
 from decaylm.model_specs import parse_model_spec
-from decaylm.models.ensemble import average_predictions, choose_members, listed_figures, write_ensemble
+from decaylm.models.ensemble import (
+    average_predictions,
+    choose_members,
+    listed_figures,
+    write_ensemble,
+)
 from decaylm.provenance import provenance
 
 with one_line_errors(snakemake.log[0]):

@@ -5,7 +5,12 @@ import logging
 from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv, write_tsv
 from decaylm.logs import setup_logging
-from decaylm.split import count_test_leaks, read_split_file, split_from_file, split_table
+from decaylm.split import (
+    count_test_leaks,
+    read_split_file,
+    split_from_file,
+    split_table,
+)
 
 with one_line_errors(snakemake.log[0]):
     setup_logging(snakemake.log[0])

@@ -3,7 +3,12 @@ import pandas as pd
 import pytest
 
 from decaylm.errors import InputError
-from decaylm.split import PARTS, longest_shared_substring_at_least, overlap_groups, split_table
+from decaylm.split import (
+    PARTS,
+    longest_shared_substring_at_least,
+    overlap_groups,
+    split_table,
+)
 from tests.conftest import random_sequences
 
 
