@@ -54,6 +54,9 @@ def schema_error(error) -> InputError:
         return InputError(where, problem, "add it")
     if kind == "pattern" and path and path[-1] in ("tokenizers", "models", "pretraining"):
         return InputError(where, f"name {_short(error.instance)} is not allowed", "use letters, digits and _ only")
+    if kind == "anyOf" and path[-1:] == ["members"]:
+        return InputError(where, f"{_short(error.instance)} is neither two or more model names nor auto",
+                          "give e.g. members: [CNN, HYBRID], or members: auto to choose them on valid")
     if kind == "minProperties":
         return InputError(where, "has no entries", "configure at least one")
     if kind == "minItems":
@@ -222,7 +225,7 @@ def resolve_auto_members(config: dict) -> None:
     for name, spec in config["models"].items():
         if not isinstance(spec, dict) or spec.get("kind") != "ensemble" or spec.get("members") != "auto":
             continue
-        candidates = [m for m, other in config["models"].items() if m != name and other.get("kind") not in ENSEMBLE_KINDS]
+        candidates = sorted(m for m, other in config["models"].items() if m != name and other.get("kind") not in ENSEMBLE_KINDS)
         if len(candidates) < 2:
             raise InputError(f"models.{name}.members", f"auto needs two or more other rows to choose from, "
                              f"found {candidates}", "configure more models, or list the members by hand")

@@ -208,3 +208,31 @@ def test_the_ensemble_job_records_its_choice_and_the_table_marks_it(tmp_path):
     text = comparison_markdown(table)
     assert "AUTO: the mean of A, B, chosen on valid by the pipeline" in text
     assert "HAND: the mean of C, D, listed in the config (not chosen on valid)" in text
+
+
+@pytest.mark.parametrize("ensemble, expect", [
+    ({"members": "some"}, "models.E.members: 'some' is neither two or more model names nor auto (give e.g."),
+    ({"members": ["A"]}, "models.E.members: ['A'] is neither two or more model names nor auto"),
+    ({"members": "auto", "max_size": 1}, "models.E.max_size: 1 is out of range (use a value >= 2)"),
+    ({"members": ["A", "B"], "max_size": 3}, "models.E.max_size: only members: auto (or choose: valid) chooses"),
+    ({"members": ["A", "E2"]}, "models.E.members: needs two or more trained models"),
+])
+def test_ensemble_config_errors_are_one_line(ensemble, expect):
+    """As the workflow parses the config (rules/common.smk: schema, then decaylm.config)."""
+    from tests.malformed import ConfigRefused, minimal_config, workflow_config
+
+    models = {"A": {"kind": "kmer_ridge", "k_max": 3}, "B": {"kind": "kmer_ridge", "k_max": 2},
+              "E2": {"kind": "ensemble", "members": ["A", "B"]}, "E": {"kind": "ensemble", **ensemble}}
+    with pytest.raises(ConfigRefused) as refused:
+        workflow_config(minimal_config(), {"models": models}, {"predict": {"models": []}})
+    assert expect in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_members_auto_reaches_the_rules_as_the_candidate_list():
+    from tests.malformed import minimal_config, workflow_config
+
+    models = {"A": {"kind": "kmer_ridge", "k_max": 3}, "B": {"kind": "kmer_ridge", "k_max": 2},
+              "E2": {"kind": "ensemble", "members": ["A", "B"]}, "E": {"kind": "ensemble", "members": "auto"}}
+    config = workflow_config(minimal_config(), {"models": models}, {"predict": {"models": ["E"]}})["config"]
+    assert config["models"]["E"] == {"kind": "ensemble", "members": ["A", "B", "KMER_RIDGE"], "choose": "valid"}
+    assert config["models"]["E2"] == {"kind": "ensemble", "members": ["A", "B"]}
