@@ -26,8 +26,11 @@ with one_line_errors(snakemake.log[0]):
     name = snakemake.wildcards.model
     spec = parse_model_spec(name, snakemake.params.spec, snakemake.params.seed)
     out_dir = Path(snakemake.output.predictions).parent
-    candidates = [Path(path).parent for path in snakemake.input.members]
-    frames = {folder.name: read_tsv(folder / "predictions.tsv") for folder in candidates}
+    # members named as in the config (the input lists them in that order; under split.folds a
+    # member's folder is models/NAME/foldK, so its folder name is not its name)
+    candidates = {name: Path(path).parent for name, path in zip(spec.links["members"], snakemake.input.members,
+                                                                 strict=True)}
+    frames = {name: read_tsv(folder / "predictions.tsv") for name, folder in candidates.items()}
     chosen_on_valid = spec.architecture.choose == "valid"
     extra = {"chosen_on_valid": chosen_on_valid}
     if chosen_on_valid:
@@ -47,6 +50,6 @@ with one_line_errors(snakemake.log[0]):
         table = listed_figures(frames)
     write_tsv(table, snakemake.output.selection)
     write_tsv(averaged, snakemake.output.predictions)
-    write_ensemble(out_dir, spec, [folder for folder in candidates if folder.name in members])
+    write_ensemble(out_dir, spec, {name: candidates[name] for name in members})
     record = provenance({"model": name, "spec": snakemake.params.spec}, snakemake.params.seed, snakemake.params.repo)
     write_json({**record, "status": "ok", "train_seconds": 0.0, "members": members, **extra}, snakemake.output.run)

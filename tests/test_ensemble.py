@@ -236,3 +236,17 @@ def test_members_auto_reaches_the_rules_as_the_candidate_list():
     config = workflow_config(minimal_config(), {"models": models}, {"predict": {"models": ["E"]}})["config"]
     assert config["models"]["E"] == {"kind": "ensemble", "members": ["A", "B", "KMER_RIDGE"], "choose": "valid"}
     assert config["models"]["E2"] == {"kind": "ensemble", "members": ["A", "B"]}
+
+
+def test_members_are_named_as_in_the_config_whatever_their_folders(tmp_path):
+    """Under split.folds a member's folder is models/NAME/foldK: the job names members by the config's
+    names, not by their folders' names (which would all be fold1)."""
+    from decaylm.models.artifact import read_model_json
+
+    frames = _candidates()
+    inputs = [_member_folder(tmp_path / name, "fold1", frames[name]) for name in "ABCD"]
+    run, selection = _run_ensemble_job(tmp_path, "AUTO", {"kind": "ensemble", "members": list("ABCD"),
+                                                         "choose": "valid"}, inputs)
+    assert run["members"] == ["A", "B"] and run["selection"]["candidates"] == list("ABCD")
+    record = read_model_json(tmp_path / "AUTO")
+    assert record["spec"]["members"] == ["A", "B"] and record["members"] == ["../A/fold1", "../B/fold1"]

@@ -110,9 +110,12 @@ def listed_figures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame([{"rank": 1, **row, "chosen": False}])
 
 
-def write_ensemble(out_dir, spec: ModelSpec, member_dirs: list) -> None:
-    """model.json of an ensemble: its members' folders relative to its own."""
+def write_ensemble(out_dir, spec: ModelSpec, member_dirs) -> None:
+    """model.json of an ensemble: its members' folders relative to its own. member_dirs: a list of
+    folders (named by their folder names) or a dict name -> folder."""
     out_dir = Path(out_dir)
+    names = list(member_dirs) if isinstance(member_dirs, dict) else [Path(folder).name for folder in member_dirs]
+    member_dirs = list(member_dirs.values()) if isinstance(member_dirs, dict) else list(member_dirs)
     records = [read_model_json(folder) for folder in member_dirs]
     lengths = {record["input_length"] for record in records}
     if len(lengths) > 1:
@@ -121,7 +124,7 @@ def write_ensemble(out_dir, spec: ModelSpec, member_dirs: list) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     members = [os.path.relpath(Path(folder).resolve(), out_dir.resolve()) for folder in member_dirs]
     # the spec names the members the ensemble averages (for members: auto, the chosen ones, not the candidates)
-    spec = dataclasses.replace(spec, links={**spec.links, "members": [Path(folder).name for folder in member_dirs]})
+    spec = dataclasses.replace(spec, links={**spec.links, "members": names})
     write_model_json(out_dir, spec, lengths.pop(), {}, min_length=max(r.get("min_length", 1) for r in records),
                      members=members)
 
