@@ -158,8 +158,9 @@ def split_from_file(target: pd.DataFrame, assignment: pd.DataFrame, min_overlap:
     if missing not in MISSING:
         raise InputError("split.missing", f"unknown value {missing!r}", f"use one of {list(MISSING)}")
     part = assignment.set_index("id")["split"]
-    in_file = target["id"].isin(part.index)
-    unused = int((~assignment["id"].isin(target["id"])).sum())
+    data_ids = target["id"].astype(str).str.strip()  # the file's ids are text; numeric data ids read as numbers
+    in_file = data_ids.isin(part.index)
+    unused = int((~assignment["id"].isin(data_ids)).sum())
     log.info("split file %s: %d id(s), %d of them not in the data (ignored)", source, len(assignment), unused)
     if not in_file.all():
         absent = target.loc[~in_file, "id"]
@@ -170,7 +171,7 @@ def split_from_file(target: pd.DataFrame, assignment: pd.DataFrame, min_overlap:
         log.info("split.missing: drop: %d reporter(s) of the data not in the split file left out, e.g. %s",
                      len(absent), absent.head(5).tolist())
     out = target[in_file].reset_index(drop=True)
-    out["split"] = part.loc[out["id"]].to_numpy()
+    out["split"] = part.loc[data_ids[in_file]].to_numpy()
     out["group"] = overlap_groups(out["sequence"].tolist(), min_overlap)
     empty = [p for p in PARTS if not (out["split"] == p).any()]
     if empty:

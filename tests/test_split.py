@@ -96,6 +96,15 @@ def test_a_split_file_sets_the_parts_and_ignores_ids_not_in_the_data(tmp_path, c
     assert "8 id(s), 2 of them not in the data (ignored)" in caplog.text
 
 
+def test_numeric_ids_match(tmp_path):
+    """Ids that look like numbers (read as numbers from target.tsv) match the split file's text ids."""
+    from decaylm.split import read_split_file, split_from_file
+
+    table = _table(random_sequences(3, seed=10)).assign(id=[101, 102, 103])
+    path = _split_file(tmp_path, [("101", "train"), ("102", "valid"), ("103", "test")])
+    assert split_from_file(table, read_split_file(path), 30)["split"].tolist() == ["train", "valid", "test"]
+
+
 def test_data_ids_missing_from_the_split_file_are_an_error_or_dropped_when_asked(tmp_path, caplog):
     from decaylm.split import read_split_file, split_from_file
 
