@@ -202,10 +202,14 @@ def _check_models(config: dict) -> None:
 
 
 def _check_repeats(name: str, spec: dict, config: dict) -> None:
-    """`repeats` is a whole number >= 1; a repeat_ensemble names a model that has repeats."""
+    """`repeats` is a whole number >= 1; a repeat_ensemble names a model that has repeats; repeats
+    and folds do not combine (each model row would be a mean of pooled repeats: not built)."""
     repeats = spec.get("repeats")
     if repeats is not None and (not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1):
         raise InputError(f"models.{name}.repeats", f"{repeats!r} is not a whole number >= 1", "give e.g. repeats: 3")
+    if config["split"].get("folds", 1) > 1 and repeat_count(config, name) > 1:
+        raise InputError(f"models.{name}.repeats" if repeats else "repeats", "repeats and split.folds > 1 together",
+                         "use one of them: repeats: 1, or split.folds: 1")
     if spec["kind"] == "repeat_ensemble":
         of = spec.get("of")
         if of not in config["models"] or config["models"][of]["kind"] not in SEEDED_KINDS:
@@ -282,6 +286,7 @@ def _check_predict(config: dict) -> None:
         if f"variants_{name}" in sequences:
             raise InputError(f"predict.variants.{name}", f"its table variants_{name}.tsv would overwrite that of "
                              f"predict.sequences.variants_{name}", "rename one of them")
+
 
 def _check_interpret(config: dict) -> None:
     """interpret.meme files exist and parse (one line naming file and line). A name in interpret.models

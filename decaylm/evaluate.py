@@ -23,7 +23,7 @@ INTERVAL_COLUMNS = ["valid_r2", "r2_ci_low", "r2_ci_high", "d_r2_best", "d_r2_be
                     "tied_with_best", "r2_of_ceiling"]
 # present when some row has them: the noise-free target's R2 (simulated data); repeats (decaylm/repeats.py);
 # an ensemble's members and whether the pipeline chose them on valid (members: auto)
-EXTRA_COLUMNS = ("r2_truth", "repeats", "r2_seed_sd", "members", "chosen_on_valid")
+EXTRA_COLUMNS = ("r2_truth", "repeats", "r2_seed_sd", "folds", "r2_fold_sd", "members", "chosen_on_valid")
 
 
 def regression_metrics(y_true, y_pred) -> dict:
@@ -41,7 +41,10 @@ def model_metrics(model: str, predictions: pd.DataFrame, run: dict, truth: pd.Da
     test = predictions[predictions["split"] == "test"]
     metrics = {"model": model, **regression_metrics(test["y_true"], test["y_pred"]), "status": "ok"}
     valid = predictions[predictions["split"] == "valid"]
-    metrics["valid_r2"] = r2_score(valid["y_true"], valid["y_pred"])
+    if "folds" in run:  # pooled out-of-fold predictions (decaylm/folds.py): every reporter is a test reporter
+        metrics.update(valid_r2=run["valid_r2"], folds=run["folds"], r2_fold_sd=run["r2_fold_sd"])
+    else:
+        metrics["valid_r2"] = r2_score(valid["y_true"], valid["y_pred"])
     if "chosen_on_valid" in run:  # an ensemble: its members, and whether the pipeline chose them on valid
         metrics["members"] = ", ".join(run.get("members", []))
         metrics["chosen_on_valid"] = bool(run["chosen_on_valid"])
@@ -71,7 +74,7 @@ def comparison_table(all_metrics: list[dict]) -> pd.DataFrame:
     for column in COMPARISON_COLUMNS + extra:
         if column not in table.columns:
             table[column] = np.nan
-    for column in ("n_test", "repeats"):  # counts stay counts when a row is blank
+    for column in ("n_test", "repeats", "folds"):  # counts stay counts when a row is blank
         if column in table.columns:
             table[column] = table[column].astype("Int64")
     if "valid_r2" not in table.columns:

@@ -14,6 +14,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("P
 
 from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error  # noqa: E402
 from decaylm.errors import InputError  # noqa: E402
+from decaylm.folds import fold_jobs, fold_names, fold_of  # noqa: E402
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs  # noqa: E402
 from decaylm.sources import counts_file, sequences_file  # noqa: E402
 
@@ -122,9 +123,19 @@ def models_of_kind(*kinds):
     return [name for name, spec in config["models"].items() if spec["kind"] in kinds]
 
 
+# Job names below a model: NAME/fold{k} per fold (decaylm/folds.py), NAME/repeat{r} per repeat
+# (decaylm/repeats.py); folds and repeats do not combine.
+FOLDS = fold_names(config)
+
+
+def units_of_kind(*kinds):
+    """A model's name, or its folds NAME/fold{k}: what an ensemble averages and what the folds pool."""
+    return [unit for name in models_of_kind(*kinds) for unit in fold_jobs(config, name)]
+
+
 def training_jobs_of_kind(*kinds):
-    """The training jobs of these kinds: a model's name, or NAME/repeat1..N when it has repeats."""
-    return [job for name in models_of_kind(*kinds) for job in training_jobs(config, name)]
+    """The training jobs of these kinds: a model (or fold of it), or NAME/repeat1..N when it has repeats."""
+    return [job for unit in units_of_kind(*kinds) for job in training_jobs(config, unit)]
 
 
 REPEATED = [name for name in config["models"] if repeat_count(config, name) > 1]
@@ -133,6 +144,38 @@ REPEATED = [name for name in config["models"] if repeat_count(config, name) > 1]
 def repeat_files(model, filename):
     """FILE of each repeat of a repeated model (decaylm/repeats.py)."""
     return [R("models", job, filename) for job in training_jobs(config, model)] if model in REPEATED else []
+
+
+def fold_files(model, filename):
+    """FILE of each fold of a model under cross-validation (decaylm/folds.py)."""
+    return [R("models", unit, filename) for unit in fold_jobs(config, model)] if FOLDS else []
+
+
+def per_fold(names):
+    """Tokenizer or pretraining names, per fold under cross-validation (NAME/fold{k})."""
+    return [unit for name in names for unit in fold_jobs(config, name)]
+
+
+def pretraining_spec(wildcards):
+    return config["pretraining"][base_model(wildcards.pretraining)]
+
+
+def on_fold_of(name, job):
+    """NAME on the fold of a job name (X/fold2 -> NAME/fold2), or NAME without folds."""
+    fold = fold_of(job)
+    return f"{name}/{fold}" if fold else name
+
+
+def split_of(wildcards):
+    """The split a job trains on: its fold's, or the one split (a model, tokenizer or pretraining job)."""
+    job = wildcards[0]  # the rule's one wildcard: model, tokenizer or pretraining
+    fold = fold_of(job)
+    return R("data", "folds", fold, "split.tsv") if fold else R("data", "split.tsv")
+
+
+def scored_split():
+    """The reporters the comparison scores: the test split, or under folds every reporter (pooled)."""
+    return R("data", "folds", "pooled.tsv") if FOLDS else R("data", "split.tsv")
 
 
 def name_regex(names):
@@ -169,13 +212,13 @@ def model_seed(wildcards):
 
 
 def tokenizer_of(wildcards):
-    return R("tokenizers", model_spec(wildcards)["tokenizer"], "tokenizer.json")
+    return R("tokenizers", on_fold_of(model_spec(wildcards)["tokenizer"], wildcards.model), "tokenizer.json")
 
 
 def pretrained_of(wildcards):
-    """The MLM checkpoint a BERT model starts from, if its spec names one."""
+    """The MLM checkpoint a BERT model starts from, if its spec names one (of the model's fold)."""
     source = model_spec(wildcards).get("init_from")
-    return [R("pretrained", source, "config.json")] if source else []
+    return [R("pretrained", on_fold_of(source, wildcards.model), "config.json")] if source else []
 
 
 def predictions_of(model):

@@ -30,7 +30,7 @@ rule noise_ceiling:
     input:
         # the reads (none for `table` data: the ceiling is then "not computed") and the split's test reporters
         unpack(lambda wildcards: {} if SOURCE == "table" else {"counts": raw_counts(), "sequences": raw_sequences()}),
-        split=R("data", "split.tsv"),
+        split=scored_split(),
     output:
         report(R("noise_ceiling.json"), caption="../report/noise_ceiling.rst", category="Comparison"),
     params:
@@ -55,7 +55,7 @@ rule compare_models:
         metrics=expand(R("models", "{model}", "metrics.json"), model=sorted(config["models"])),
         predictions=expand(R("models", "{model}", "predictions.tsv"), model=sorted(config["models"])),
         repeats=[path for model in sorted(REPEATED) for path in repeat_files(model, "predictions.tsv")],
-        split=R("data", "split.tsv"),
+        split=scored_split(),
         ceiling=R("noise_ceiling.json"),
     output:
         table=report(R("comparison.tsv"), caption="../report/comparison.rst", category="Comparison"),

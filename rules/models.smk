@@ -8,7 +8,7 @@
 
 rule train_kmer_ridge:
     input:
-        split=R("data", "split.tsv"),
+        split=split_of,
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
@@ -33,7 +33,7 @@ rule train_kmer_ridge:
 
 rule train_cnn:
     input:
-        split=R("data", "split.tsv"),
+        split=split_of,
         expression=R("data", "expression.tsv"),  # auxiliary targets (aux_hours), when a model asks for them
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
@@ -59,16 +59,16 @@ rule train_cnn:
 
 rule pretrain_mlm:
     input:
-        split=R("data", "split.tsv"),
-        tokenizer=lambda wildcards: R("tokenizers", config["pretraining"][wildcards.pretraining]["tokenizer"],
-                                      "tokenizer.json"),
+        split=split_of,
+        tokenizer=lambda wildcards: R("tokenizers", on_fold_of(pretraining_spec(wildcards)["tokenizer"],
+                                                               wildcards.pretraining), "tokenizer.json"),
     output:
         R("pretrained", "{pretraining}", "config.json"),
     wildcard_constraints:
-        pretraining=name_regex(config["pretraining"]),
+        pretraining=name_regex(per_fold(config["pretraining"])),
     params:
-        spec=lambda wildcards: config["pretraining"][wildcards.pretraining],
-        seed=lambda wildcards: config["pretraining"][wildcards.pretraining].get("seed", config["seed"]),
+        spec=pretraining_spec,
+        seed=lambda wildcards: pretraining_spec(wildcards).get("seed", config["seed"]),
     log:
         R("logs", "pretrain_mlm", "{pretraining}.log"),
     benchmark:
@@ -85,7 +85,7 @@ rule pretrain_mlm:
 
 rule train_bert:
     input:
-        split=R("data", "split.tsv"),
+        split=split_of,
         tokenizer=tokenizer_of,
         pretrained=pretrained_of,
         expression=R("data", "expression.tsv"),  # auxiliary targets (aux_hours), when a model asks for them
@@ -113,7 +113,7 @@ rule train_bert:
 
 rule finetune_pretrained:
     input:
-        split=R("data", "split.tsv"),
+        split=split_of,
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
@@ -140,13 +140,13 @@ rule finetune_pretrained:
 # the job chooses among them on valid only and records every combination in selection.tsv.
 rule ensemble_models:
     input:
-        members=lambda wildcards: [predictions_of(m) for m in config["models"][wildcards.model]["members"]],
+        members=lambda wildcards: [predictions_of(on_fold_of(m, wildcards.model)) for m in model_spec(wildcards)["members"]],
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
         selection=R("models", "{model}", "selection.tsv"),
     wildcard_constraints:
-        model=name_regex(models_of_kind("ensemble")),
+        model=name_regex(units_of_kind("ensemble")),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -207,3 +207,26 @@ rule repeat_ensemble:
         "../envs/core.yaml"
     script:
         "../scripts/repeat_ensemble.py"
+
+
+rule pool_folds:
+    input:
+        predictions=lambda wildcards: fold_files(wildcards.model, "predictions.tsv"),
+        runs=lambda wildcards: fold_files(wildcards.model, "run.json"),
+    output:
+        predictions=R("models", "{model}", "predictions.tsv"),
+        run=R("models", "{model}", "run.json"),
+        folds=R("models", "{model}", "folds.tsv"),
+    wildcard_constraints:
+        model=name_regex(config["models"] if FOLDS else []),
+    log:
+        R("logs", "train", "{model}.log"),
+    benchmark:
+        R("benchmarks", "train", "{model}.tsv")
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/pool_folds.py"

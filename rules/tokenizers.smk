@@ -3,14 +3,14 @@
 
 rule train_tokenizer:
     input:
-        split=R("data", "split.tsv"),
+        split=split_of,
     output:
         tokenizer=R("tokenizers", "{tokenizer}", "tokenizer.json"),
     wildcard_constraints:
-        tokenizer=name_regex(config["tokenizers"]),
+        tokenizer=name_regex(per_fold(config["tokenizers"])),
     params:
-        spec=lambda wildcards: config["tokenizers"][wildcards.tokenizer],
-        seed=lambda wildcards: config["tokenizers"][wildcards.tokenizer].get("seed", config["seed"]),
+        spec=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)],
+        seed=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)].get("seed", config["seed"]),
     log:
         R("logs", "train_tokenizer", "{tokenizer}.log"),
     benchmark:
@@ -25,13 +25,17 @@ rule train_tokenizer:
         "../scripts/train_tokenizer.py"
 
 
+# Under cross-validation, the statistics are those of fold 1's vocabularies.
 rule tokenizer_stats:
     input:
-        split=R("data", "split.tsv"),
-        tokenizers=expand(R("tokenizers", "{tokenizer}", "tokenizer.json"), tokenizer=sorted(config["tokenizers"])),
+        split=R("data", "folds", "fold1", "split.tsv") if FOLDS else R("data", "split.tsv"),
+        tokenizers=expand(R("tokenizers", "{tokenizer}", "tokenizer.json"),
+                          tokenizer=[f"{name}/fold1" if FOLDS else name for name in sorted(config["tokenizers"])]),
     output:
         table=R("tokenizers", "stats.tsv"),
         figure=report(R("figures", "token_counts.png"), caption="../report/token_counts.rst", category="Tokenizers"),
+    params:
+        names=sorted(config["tokenizers"]),  # in the order of input.tokenizers
     log:
         R("logs", "tokenizer_stats.log"),
     benchmark:

@@ -12,8 +12,7 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 with one_line_errors(snakemake.log[0]):
     log = setup_logging(snakemake.log[0])
     split = read_tsv(snakemake.input.split)
-    # The tokenizer's name is its directory's name: {results}/tokenizers/{name}/tokenizer.json
-    dirs = {Path(path).parent.name: Path(path).parent for path in snakemake.input.tokenizers}
+    dirs = {name: Path(path).parent for name, path in zip(snakemake.params.names, snakemake.input.tokenizers)}
     table = tokenizer_stats(dirs, split)
     write_tsv(table, snakemake.output.table)
     log.info("tokenizer stats:\n%s", table.to_string(index=False))

@@ -207,8 +207,9 @@ def _one_model_config(run: BackgroundRun, extra: dict, model: dict) -> str:
     defaults = yaml.safe_load((REPO / "config.yaml").read_text())
     off = lambda section: {name: None for name in defaults.get(section) or {}}
     path = run.folder / "config.yaml"
-    path.write_text(yaml.safe_dump({**extra, "tokenizers": off("tokenizers"), "pretraining": off("pretraining"),
-                                    "models": off("models") | model}))
+    path.write_text(yaml.safe_dump({"interpret": {"models": []}, **extra,
+                                    "tokenizers": off("tokenizers") | extra.get("tokenizers", {}),
+                                    "pretraining": off("pretraining"), "models": off("models") | model}))
     return str(path)
 
 
@@ -242,7 +243,21 @@ def _repeats_run(run: BackgroundRun) -> Path:
     return results
 
 
-BACKGROUND_RUNS = {"tiny_run": _tiny_run, "repeats_run": _repeats_run, "resumed_run": _resumed_run, "simulated_run": _simulated_run,
+def _folds_run(run: BackgroundRun) -> Path:
+    """The tiny data under 3-fold grouped cross-validation: k-mer ridge, a small CNN and a BPE BERT."""
+    config = _one_model_config(run, {"data": {"simulate": {"n_reporters": 600, "seed": 3}}, "split": {"folds": 3},
+                                     "tokenizers": {"bpe": {"kind": "bpe", "vocab_size": 64}},
+                                     "predict": {"models": []}},
+                               {"RIDGE": {"kind": "kmer_ridge", "k_max": 4, "cv_folds": 3},
+                                "CNN": {"kind": "cnn", "epochs": 2, "channels": 8, "batch_size": 32},
+                                "BPE": {"kind": "bert", "tokenizer": "bpe", "layers": 1, "hidden": 16, "heads": 2,
+                                        "intermediate": 32, "epochs": 1}})
+    results = run.folder / "results"
+    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
+    return results
+
+
+BACKGROUND_RUNS = {"tiny_run": _tiny_run, "repeats_run": _repeats_run, "folds_run": _folds_run, "resumed_run": _resumed_run, "simulated_run": _simulated_run,
                    "real_data_run": _real_data_run}
 
 
@@ -274,6 +289,12 @@ def tiny_run(_background_runs) -> Path:
 def repeats_run(_background_runs) -> Path:
     """Results of the tiny data with CNN trained as 2 repeats (seeds 42, 43) and CNN_SEEDS (see _repeats_run)."""
     return _background_runs["repeats_run"].result()
+
+
+@pytest.fixture(scope="session")
+def folds_run(_background_runs) -> Path:
+    """Results of the tiny data under split.folds: 3 with RIDGE, CNN and BPE (see _folds_run)."""
+    return _background_runs["folds_run"].result()
 
 
 @pytest.fixture(scope="session")
