@@ -128,6 +128,7 @@ def load_pretrained(checkpoint: str, revision: str = "", probe_timeout: float = 
     """(tokenizer, encoder, hidden size) through AutoTokenizer/AutoConfig/AutoModel with trust_remote_code."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+    name = name.split("/")[0]  # the config entry of a fold or repeat job (NAME/fold2, NAME/repeat3)
     local = Path(checkpoint).expanduser()
     if local.is_dir():
         source, kwargs = str(local), {"local_files_only": True}
