@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from decaylm.errors import InputError
+from decaylm.libraries import check_libraries, library_names
 from decaylm.model_specs import MODEL_KINDS, parse_model_spec, parse_pretraining_spec
 from decaylm.repeats import SEEDED_KINDS, repeat_count
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
@@ -16,8 +17,12 @@ MODEL_KINDS_WITH_TOKENIZER = {kind for kind, spec in MODEL_KINDS.items() if "tok
 
 
 def check_config(config: dict) -> None:
-    _check_data(config["data"])
-    _check_target(config["target"], config["data"])
+    if library_names(config):  # several data.libraries: each library's data section, as `data` is checked
+        check_libraries(config, lambda data: (_check_data(data), _check_target(config["target"], data)))
+    else:
+        check_libraries(config, None)
+        _check_data(config["data"])
+        _check_target(config["target"], config["data"])
     _check_simulation(config)
     check_fractions(config["split"]["fractions"])
     _check_split(config["split"])

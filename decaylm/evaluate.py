@@ -245,9 +245,9 @@ def _alphas(ceiling: dict) -> str:
 
 
 def write_comparison(table: pd.DataFrame, tsv_path, md_path, ceiling: dict | None = None,
-                     n_resamples: int | None = None) -> None:
+                     n_resamples: int | None = None, footer: str = "") -> None:
     write_tsv(table, tsv_path)
-    write_text(comparison_markdown(table, ceiling, n_resamples), md_path)
+    write_text(comparison_markdown(table, ceiling, n_resamples) + footer, md_path)
 
 
 def _scatter(ax, test: pd.DataFrame, title: str) -> None:

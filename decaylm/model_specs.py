@@ -72,6 +72,7 @@ class CNNArchitecture:
     dropout: float = 0.2
     pool: int = 2
     aux_hours: list = field(default_factory=list)  # extra outputs: the time course (decaylm.auxiliary)
+    aux_libraries: list = field(default_factory=list)  # extra outputs: other libraries' targets (decaylm.libraries)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class BertArchitecture(Encoder):
     conv_stem: list = field(default_factory=list)  # conv kernel sizes under the transformer; [] = plain BERT
     stem_pool: int = 1            # max-pool width after each stem conv (1 = keep the length)
     aux_hours: list = field(default_factory=list)
+    aux_libraries: list = field(default_factory=list)
 
 
 @dataclass
@@ -223,6 +225,7 @@ def _parse(where: str, name: str, kind_name: str, kind: Kind, spec: dict, defaul
 
 # What a list-valued key holds, for its error message: (what it is not, the fix).
 LIST_KEYS = {"aux_hours": ("a list of hours", "give a list like [0, 4, 12]"),
+             "aux_libraries": ("a list of libraries", "give a list like [A_plus]"),
              "kernel_sizes": ("a list of kernel sizes", "give a list like [9, 7, 5]"),
              "conv_stem": ("a list of kernel sizes", "give a list like [9, 7]"),
              "alphas": ("a list of penalties", "give a list like [0.1, 1, 10]"),

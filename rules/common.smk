@@ -15,6 +15,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("P
 from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error  # noqa: E402
 from decaylm.errors import InputError  # noqa: E402
 from decaylm.folds import fold_jobs, fold_names, fold_of  # noqa: E402
+from decaylm.libraries import fold_single_library, library_data, library_names, spec_in_library  # noqa: E402
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs  # noqa: E402
 from decaylm.sources import counts_file, sequences_file  # noqa: E402
 
@@ -51,12 +52,15 @@ for section in ("tokenizers", "models", "pretraining"):
         drop_disabled(config[section])
 prune_predict(config, REMOVED_MODELS)
 try:
+    fold_single_library(config)  # one entry of data.libraries: merged into data, the run is today's
     validate(config, "../schemas/config.schema.yaml")
 except WorkflowError as error:
     # Snakemake prints a schema failure over a dozen lines; say it in one that names the key.
     if not isinstance(error.__context__, ValidationError):
         raise
     raise WorkflowError(f"config error: {schema_error(error.__context__)}") from None
+except InputError as error:
+    raise WorkflowError(f"config error: {error}")
 try:
     check_config(config)
 except InputError as error:
@@ -69,6 +73,34 @@ SOURCE = config["data"]["source"]
 def R(*parts):
     """A path under the results root."""
     return os.path.join(RESULTS, *parts)
+
+
+# Libraries (decaylm/libraries.py, docs/libraries.md): with two or more data.libraries, what belongs to
+# one library (expression, target, its split.tsv, models, comparison, logs) lives under
+# {results}/{library}/; the shared split, tokenizers, pretraining and provenance stay at the root.
+# With one library LIB is "" and L(...) is R(...): every path is today's.
+LIBRARIES = library_names(config)
+LIB = "{library}" if LIBRARIES else ""
+
+
+wildcard_constraints:
+    library="|".join(sorted(LIBRARIES)) or "(?!)",
+
+
+def L(*parts):
+    """A path of one library: {results}/{library}/... (or {results}/... with one library)."""
+    return R(LIB, *parts)
+
+
+def library_of(wildcards):
+    """The library of a job ({library} wildcard), or None in a single-library run."""
+    return wildcards.get("library") if LIBRARIES else None
+
+
+def data_of(wildcards):
+    """The data section a job reads: its library's, or config["data"]."""
+    library = library_of(wildcards)
+    return library_data(config, library) if library else config["data"]
 
 
 # The predict stage (rules/predict.smk): which models score which files; no models, no stage.
@@ -167,7 +199,10 @@ def on_fold_of(name, job):
 
 
 def split_of(wildcards):
-    """The split a job trains on: its fold's, or the one split (a model, tokenizer or pretraining job)."""
+    """The split a job trains on: its fold's, or the one split (a model, tokenizer or pretraining job);
+    a model of a library trains on its library's split.tsv (the shared split with that library's target)."""
+    if library_of(wildcards):
+        return L("data", "split.tsv")
     job = wildcards[0]  # the rule's one wildcard: model, tokenizer or pretraining
     fold = fold_of(job)
     return R("data", "folds", fold, "split.tsv") if fold else R("data", "split.tsv")
@@ -175,7 +210,7 @@ def split_of(wildcards):
 
 def scored_split():
     """The reporters the comparison scores: the test split, or under folds every reporter (pooled)."""
-    return R("data", "folds", "pooled.tsv") if FOLDS else R("data", "split.tsv")
+    return R("data", "folds", "pooled.tsv") if FOLDS else L("data", "split.tsv")
 
 
 def name_regex(names):
@@ -183,28 +218,35 @@ def name_regex(names):
     return "|".join(sorted(names)) if names else "(?!)"
 
 
-def raw_counts():
+def raw_counts(data=None):
     """The counts file: the simulator's, or data.counts (else reporter_counts.txt in data.path)."""
     if SOURCE == "simulated":
         return R("data", "raw", "reporter_counts.txt")
-    return counts_file(config["data"])
+    return counts_file(data or config["data"])
 
 
-def raw_sequences():
+def raw_sequences(data=None):
     """The id<TAB>sequence file: the simulator's, or data.sequences (else reporter_seq.txt in data.path)."""
     if SOURCE == "simulated":
         return R("data", "raw", "reporter_seq.txt")
-    return sequences_file(config["data"])
+    return sequences_file(data or config["data"])
 
 
 def expression_inputs(wildcards):
+    data = data_of(wildcards)
     if SOURCE == "table":
-        return {"expression": config["data"]["expression"], "sequences": config["data"]["sequences"]}
-    return {"counts": raw_counts(), "sequences": raw_sequences()}
+        return {"expression": data["expression"], "sequences": data["sequences"]}
+    return {"counts": raw_counts(data), "sequences": raw_sequences(data)}
 
 
 def model_spec(wildcards):
-    return config["models"][base_model(wildcards.model)]
+    """A model's config entry; in a library, with its aux_libraries resolved to the other libraries."""
+    return spec_in_library(config["models"][base_model(wildcards.model)], library_of(wildcards))
+
+
+def aux_library_splits(wildcards):
+    """The split.tsv of each library whose target the model predicts as an auxiliary output."""
+    return [R(library, "data", "split.tsv") for library in model_spec(wildcards).get("aux_libraries", [])]
 
 
 def model_seed(wildcards):
@@ -221,8 +263,10 @@ def pretrained_of(wildcards):
     return [R("pretrained", on_fold_of(source, wildcards.model), "config.json")] if source else []
 
 
-def predictions_of(model):
-    return R("models", model, "predictions.tsv")
+def predictions_of(model, wildcards=None):
+    """A model's predictions (of the job's library, when it has one)."""
+    library = library_of(wildcards) if wildcards is not None else None
+    return R(library, "models", model, "predictions.tsv") if library else R("models", model, "predictions.tsv")
 
 
 def truth_file():
@@ -230,8 +274,10 @@ def truth_file():
 
 
 def final_outputs():
-    outputs = [R("comparison.tsv"), R("comparison.md"), R("figures", "pred_vs_measured.png"), R("provenance.json")]
-    outputs += [R("noise_ceiling.json"), R("figures", "r2_intervals.png")]
+    outputs = [L("comparison.tsv"), L("comparison.md"), L("figures", "pred_vs_measured.png"), R("provenance.json")]
+    outputs += [L("noise_ceiling.json"), L("figures", "r2_intervals.png")]
+    if LIBRARIES:  # each library's outputs, and the libraries side by side
+        outputs = expand(outputs, library=LIBRARIES) + [R("libraries.tsv"), R("libraries.md")]
     if config["tokenizers"]:
         outputs += [R("tokenizers", "stats.tsv"), R("figures", "token_counts.png")]
     return outputs + predict_outputs() + interpret_outputs()

@@ -54,13 +54,13 @@ rule normalize_expression:
     input:
         unpack(expression_inputs),
     output:
-        R("data", "expression.tsv"),
+        L("data", "expression.tsv"),
     params:
-        data=config["data"],
+        data=data_of,  # a library's: the run's data keys with its entry's
     log:
-        R("logs", "normalize_expression.log"),
+        L("logs", "normalize_expression.log"),
     benchmark:
-        R("benchmarks", "normalize_expression.tsv")
+        L("benchmarks", "normalize_expression.tsv")
     resources:
         mem_mb=2000,
         runtime=10,

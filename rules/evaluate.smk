@@ -3,20 +3,20 @@
 
 rule evaluate_model:
     input:
-        predictions=R("models", "{model}", "predictions.tsv"),
-        run=R("models", "{model}", "run.json"),
+        predictions=L("models", "{model}", "predictions.tsv"),
+        run=L("models", "{model}", "run.json"),
         truth=truth_file(),
         repeats=lambda wildcards: repeat_files(wildcards.model, "predictions.tsv"),  # its metrics: the repeats' mean
     output:
-        metrics=R("models", "{model}", "metrics.json"),
-        figure=report(R("models", "{model}", "pred_vs_measured.png"), caption="../report/pred_vs_measured.rst",
+        metrics=L("models", "{model}", "metrics.json"),
+        figure=report(L("models", "{model}", "pred_vs_measured.png"), caption="../report/pred_vs_measured.rst",
                       category="Predictions", subcategory="{model}"),
     wildcard_constraints:
         model=name_regex(config["models"]),
     log:
-        R("logs", "evaluate", "{model}.log"),
+        L("logs", "evaluate", "{model}.log"),
     benchmark:
-        R("benchmarks", "evaluate", "{model}.tsv")
+        L("benchmarks", "evaluate", "{model}.tsv")
     resources:
         mem_mb=1000,
         runtime=5,
@@ -29,18 +29,19 @@ rule evaluate_model:
 rule noise_ceiling:
     input:
         # the reads (none for `table` data: the ceiling is then "not computed") and the split's test reporters
-        unpack(lambda wildcards: {} if SOURCE == "table" else {"counts": raw_counts(), "sequences": raw_sequences()}),
+        unpack(lambda wildcards: {} if SOURCE == "table" else {"counts": raw_counts(data_of(wildcards)),
+                                                               "sequences": raw_sequences(data_of(wildcards))}),
         split=scored_split(),
     output:
-        report(R("noise_ceiling.json"), caption="../report/noise_ceiling.rst", category="Comparison"),
+        report(L("noise_ceiling.json"), caption="../report/noise_ceiling.rst", category="Comparison"),
     params:
-        data=config["data"],
+        data=data_of,
         target=config["target"],
         evaluate=config["evaluate"],
     log:
-        R("logs", "noise_ceiling.log"),
+        L("logs", "noise_ceiling.log"),
     benchmark:
-        R("benchmarks", "noise_ceiling.tsv")
+        L("benchmarks", "noise_ceiling.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -52,25 +53,25 @@ rule noise_ceiling:
 
 rule compare_models:
     input:
-        metrics=expand(R("models", "{model}", "metrics.json"), model=sorted(config["models"])),
-        predictions=expand(R("models", "{model}", "predictions.tsv"), model=sorted(config["models"])),
+        metrics=expand(L("models", "{model}", "metrics.json"), model=sorted(config["models"]), allow_missing=True),
+        predictions=expand(L("models", "{model}", "predictions.tsv"), model=sorted(config["models"]), allow_missing=True),
         repeats=[path for model in sorted(REPEATED) for path in repeat_files(model, "predictions.tsv")],
         split=scored_split(),
-        ceiling=R("noise_ceiling.json"),
+        ceiling=L("noise_ceiling.json"),
     output:
-        table=report(R("comparison.tsv"), caption="../report/comparison.rst", category="Comparison"),
-        markdown=R("comparison.md"),
-        panel=report(R("figures", "pred_vs_measured.png"), caption="../report/pred_vs_measured_panel.rst",
+        table=report(L("comparison.tsv"), caption="../report/comparison.rst", category="Comparison"),
+        markdown=L("comparison.md"),
+        panel=report(L("figures", "pred_vs_measured.png"), caption="../report/pred_vs_measured_panel.rst",
                      category="Comparison"),
-        intervals=report(R("figures", "r2_intervals.png"), caption="../report/r2_intervals.rst",
+        intervals=report(L("figures", "r2_intervals.png"), caption="../report/r2_intervals.rst",
                          category="Comparison"),
     params:
         evaluate={key: config["evaluate"][key] for key in ("bootstrap", "seed")},
         repeats={model: repeat_files(model, "predictions.tsv") for model in REPEATED},
     log:
-        R("logs", "compare_models.log"),
+        L("logs", "compare_models.log"),
     benchmark:
-        R("benchmarks", "compare_models.tsv")
+        L("benchmarks", "compare_models.tsv")
     resources:
         mem_mb=2000,
         runtime=5,
@@ -78,6 +79,33 @@ rule compare_models:
         "../envs/core.yaml"
     script:
         "../scripts/compare_models.py"
+
+
+if LIBRARIES:
+
+    # The libraries side by side: each model's test R2 per library, and per library its reporters,
+    # target and (kinetic targets) how many onsets are determined.
+    rule compare_libraries:
+        input:
+            comparisons=expand(rules.compare_models.output.table, library=LIBRARIES),
+            targets=expand(rules.compute_target.output[0], library=LIBRARIES),
+            splits=expand(rules.library_split.output[0], library=LIBRARIES),
+        output:
+            table=report(R("libraries.tsv"), caption="../report/libraries.rst", category="Comparison"),
+            markdown=R("libraries.md"),
+        params:
+            libraries=LIBRARIES,
+        log:
+            R("logs", "compare_libraries.log"),
+        benchmark:
+            R("benchmarks", "compare_libraries.tsv")
+        resources:
+            mem_mb=2000,
+            runtime=5,
+        conda:
+            "../envs/core.yaml"
+        script:
+            "../scripts/compare_libraries.py"
 
 
 rule provenance:

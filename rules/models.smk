@@ -10,17 +10,17 @@ rule train_kmer_ridge:
     input:
         split=split_of,
     output:
-        predictions=R("models", "{model}", "predictions.tsv"),
-        run=R("models", "{model}", "run.json"),
+        predictions=L("models", "{model}", "predictions.tsv"),
+        run=L("models", "{model}", "run.json"),
     wildcard_constraints:
         model=name_regex(training_jobs_of_kind("kmer_ridge")),
     params:
         spec=model_spec,
         seed=model_seed,
     log:
-        R("logs", "train", "{model}.log"),
+        L("logs", "train", "{model}.log"),
     benchmark:
-        R("benchmarks", "train", "{model}.tsv")
+        L("benchmarks", "train", "{model}.tsv")
     threads: 1
     resources:
         mem_mb=8000,
@@ -34,19 +34,20 @@ rule train_kmer_ridge:
 rule train_cnn:
     input:
         split=split_of,
-        expression=R("data", "expression.tsv"),  # auxiliary targets (aux_hours), when a model asks for them
+        expression=rules.normalize_expression.output[0],  # auxiliary targets (aux_hours), when a model asks for them
+        aux_libraries=aux_library_splits,  # other libraries' targets (aux_libraries), when a model asks for them
     output:
-        predictions=R("models", "{model}", "predictions.tsv"),
-        run=R("models", "{model}", "run.json"),
+        predictions=L("models", "{model}", "predictions.tsv"),
+        run=L("models", "{model}", "run.json"),
     wildcard_constraints:
         model=name_regex(training_jobs_of_kind("cnn")),
     params:
         spec=model_spec,
         seed=model_seed,
     log:
-        R("logs", "train", "{model}.log"),
+        L("logs", "train", "{model}.log"),
     benchmark:
-        R("benchmarks", "train", "{model}.tsv")
+        L("benchmarks", "train", "{model}.tsv")
     threads: 1
     resources:
         mem_mb=8000,
@@ -88,19 +89,20 @@ rule train_bert:
         split=split_of,
         tokenizer=tokenizer_of,
         pretrained=pretrained_of,
-        expression=R("data", "expression.tsv"),  # auxiliary targets (aux_hours), when a model asks for them
+        expression=rules.normalize_expression.output[0],  # auxiliary targets (aux_hours), when a model asks for them
+        aux_libraries=aux_library_splits,  # other libraries' targets (aux_libraries), when a model asks for them
     output:
-        predictions=R("models", "{model}", "predictions.tsv"),
-        run=R("models", "{model}", "run.json"),
+        predictions=L("models", "{model}", "predictions.tsv"),
+        run=L("models", "{model}", "run.json"),
     wildcard_constraints:
         model=name_regex(training_jobs_of_kind("bert")),
     params:
         spec=model_spec,
         seed=model_seed,
     log:
-        R("logs", "train", "{model}.log"),
+        L("logs", "train", "{model}.log"),
     benchmark:
-        R("benchmarks", "train", "{model}.tsv")
+        L("benchmarks", "train", "{model}.tsv")
     threads: 1
     resources:
         mem_mb=16000,
@@ -115,17 +117,17 @@ rule finetune_pretrained:
     input:
         split=split_of,
     output:
-        predictions=R("models", "{model}", "predictions.tsv"),
-        run=R("models", "{model}", "run.json"),
+        predictions=L("models", "{model}", "predictions.tsv"),
+        run=L("models", "{model}", "run.json"),
     wildcard_constraints:
         model=name_regex(training_jobs_of_kind("pretrained")),
     params:
         spec=model_spec,
         seed=model_seed,
     log:
-        R("logs", "train", "{model}.log"),
+        L("logs", "train", "{model}.log"),
     benchmark:
-        R("benchmarks", "train", "{model}.tsv")
+        L("benchmarks", "train", "{model}.tsv")
     threads: 1
     resources:
         mem_mb=32000,
@@ -140,11 +142,12 @@ rule finetune_pretrained:
 # the job chooses among them on valid only and records every combination in selection.tsv.
 rule ensemble_models:
     input:
-        members=lambda wildcards: [predictions_of(on_fold_of(m, wildcards.model)) for m in model_spec(wildcards)["members"]],
+        members=lambda wildcards: [predictions_of(on_fold_of(m, wildcards.model), wildcards)
+                                   for m in model_spec(wildcards)["members"]],
     output:
-        predictions=R("models", "{model}", "predictions.tsv"),
-        run=R("models", "{model}", "run.json"),
-        selection=R("models", "{model}", "selection.tsv"),
+        predictions=L("models", "{model}", "predictions.tsv"),
+        run=L("models", "{model}", "run.json"),
+        selection=L("models", "{model}", "selection.tsv"),
     wildcard_constraints:
         model=name_regex(units_of_kind("ensemble")),
     params:
@@ -152,9 +155,9 @@ rule ensemble_models:
         seed=model_seed,
         repo=REPO,
     log:
-        R("logs", "train", "{model}.log"),
+        L("logs", "train", "{model}.log"),
     benchmark:
-        R("benchmarks", "train", "{model}.tsv")
+        L("benchmarks", "train", "{model}.tsv")
     resources:
         mem_mb=1000,
         runtime=5,

@@ -3,15 +3,15 @@
 
 rule compute_target:
     input:
-        R("data", "expression.tsv"),
+        rules.normalize_expression.output[0],
     output:
-        R("data", "target.tsv"),
+        L("data", "target.tsv"),
     params:
         target=config["target"],
     log:
-        R("logs", "compute_target.log"),
+        L("logs", "compute_target.log"),
     benchmark:
-        R("benchmarks", "compute_target.tsv")
+        L("benchmarks", "compute_target.tsv")
     resources:
         mem_mb=1000,
         runtime=5,

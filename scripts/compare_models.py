@@ -22,7 +22,10 @@ with one_line_errors(snakemake.log[0]):
     table = add_intervals(comparison_table(metrics), scored, read_tsv(snakemake.input.split),
                           settings["bootstrap"], settings["seed"])
     table = ordered_columns(add_ceiling(table, ceiling))
-    write_comparison(table, snakemake.output.table, snakemake.output.markdown, ceiling, settings["bootstrap"])
+    library = snakemake.wildcards.get("library")  # several libraries: link the side-by-side table
+    footer = f"\nLibrary {library}; all libraries side by side: [libraries.md](../libraries.md).\n" if library else ""
+    write_comparison(table, snakemake.output.table, snakemake.output.markdown, ceiling, settings["bootstrap"],
+                     footer=footer)
     tied = table.loc[table["tied_with_best"].fillna(False).astype(bool), "model"].tolist()
     logging.info("%d rows, %d bootstrap resamples of test groups (seed %d); tied with the best: %s; noise ceiling: %s",
                  len(table), settings["bootstrap"], settings["seed"], ", ".join(tied) or "none",

@@ -27,7 +27,7 @@ from torch import nn
 from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.utils import logging as transformers_logging
 
-from decaylm.auxiliary import load_auxiliary_targets, part_rows
+from decaylm.auxiliary import load_auxiliary, part_rows
 from decaylm.batching import TokenBatches, encode, targets, token_items
 from decaylm.errors import InputError
 from decaylm.io import write_json
@@ -135,7 +135,7 @@ def build_model(arch: BertArchitecture, tokenizer, pretrained_dir=None, given=()
         config.hidden_dropout_prob, config.attention_probs_dropout_prob = arch.dropout, arch.attention_dropout
     config.pooling, config.conv_stem, config.stem_pool = arch.pooling, list(arch.conv_stem), arch.stem_pool
     config.head_dropout = arch.head_dropout
-    config.aux_hours, config.num_outputs = list(arch.aux_hours), 1 + len(arch.aux_hours)
+    config.aux_hours, config.num_outputs = list(arch.aux_hours), 1 + len(arch.aux_hours) + len(arch.aux_libraries)
     config.aux_weight = aux_weight
     config.bf16, config.cpu_bf16 = arch.bf16, use_bf16(arch.bf16)
     config._attn_implementation = attention_implementation(config.cpu_bf16)
@@ -166,7 +166,8 @@ def min_length(tokenizer) -> int:
     return int((tokenizer.params or {}).get("k", 1))
 
 
-def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=None, expression_path=None) -> None:
+def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=None, expression_path=None,
+          aux_library_paths=None) -> None:
     """Train on the split's train part (early stopping on valid) and save the model folder.
     `expression_path` (the normalized expression table) is read only for auxiliary hours."""
     name, arch, train_cfg = spec.name, spec.architecture, spec.training
@@ -181,7 +182,7 @@ def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=No
     tokenizer = load_tokenizer(tokenizer_dir)
     torch.manual_seed(train_cfg.seed)
     model = build_model(arch, tokenizer, pretrained_dir, spec.given, name, train_cfg.aux_weight)
-    aux = load_auxiliary_targets(expression_path, split, arch.aux_hours, f"models.{name}.aux_hours")
+    aux = load_auxiliary(expression_path, aux_library_paths, split, arch, f"models.{name}")
     data = parts(split)
     max_length = model.config.max_position_embeddings  # the spec's, or the pretrained checkpoint's
     out_dir = Path(out_dir)

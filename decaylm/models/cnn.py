@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from decaylm.auxiliary import load_auxiliary_targets, part_rows
+from decaylm.auxiliary import load_auxiliary, part_rows
 from decaylm.batching import collate_one_hot, one_hot_items, targets
 from decaylm.io import atomic_path, write_json
 from decaylm.model_specs import CNNArchitecture, ModelSpec, Training
@@ -35,7 +35,7 @@ class CNN(nn.Module):
             in_channels = cfg.channels
         self.body = nn.Sequential(*blocks)
         self.head = nn.Sequential(nn.Linear(2 * cfg.channels, cfg.channels), nn.GELU(), nn.Dropout(cfg.dropout),
-                                  nn.Linear(cfg.channels, 1 + len(cfg.aux_hours)))
+                                  nn.Linear(cfg.channels, 1 + len(cfg.aux_hours) + len(cfg.aux_libraries)))
         self.aux_weight = aux_weight
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
@@ -44,10 +44,11 @@ class CNN(nn.Module):
         return regression_loss(out.squeeze(-1) if out.shape[-1] == 1 else out, y, self.aux_weight, self.training)
 
 
-def train(split, spec: ModelSpec, out_dir, expression_path=None) -> None:
-    """`expression_path` (the normalized expression table) is read only for auxiliary hours."""
+def train(split, spec: ModelSpec, out_dir, expression_path=None, aux_library_paths=None) -> None:
+    """`expression_path` (the normalized expression table) is read only for auxiliary hours;
+    `aux_library_paths` (other libraries' split.tsv) for auxiliary libraries."""
     arch, train_cfg = spec.architecture, spec.training
-    aux = load_auxiliary_targets(expression_path, split, arch.aux_hours, f"models.{spec.name}.aux_hours")
+    aux = load_auxiliary(expression_path, aux_library_paths, split, arch, f"models.{spec.name}")
     torch.manual_seed(train_cfg.seed)
     model = CNN(arch, train_cfg.aux_weight)
     data = parts(split)
