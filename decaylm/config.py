@@ -192,9 +192,8 @@ def _check_models(config: dict) -> None:
             if len(members) < 2 or bad:
                 raise InputError(f"models.{name}.members", f"needs two or more trained models, got {members}",
                                  f"name models from {sorted(m for m in config['models'] if m != name)}")
-            if "max_size" in spec and spec.get("choose") != "valid":
-                raise InputError(f"models.{name}.max_size", "only members: auto (or choose: valid) chooses members",
-                                 "remove max_size, or set members: auto")
+            # max_size is unused with a hand-written list; no error, because an override file that
+            # lists members over config.yaml's `members: auto, max_size: 3` inherits max_size
         _check_repeats(name, spec, config)
         _check_aux_hours(name, getattr(parsed.architecture, "aux_hours", []), config["data"])
         if spec["kind"] == "pretrained" and not spec.get("checkpoint"):

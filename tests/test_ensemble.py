@@ -214,7 +214,6 @@ def test_the_ensemble_job_records_its_choice_and_the_table_marks_it(tmp_path):
     ({"members": "some"}, "models.E.members: 'some' is neither two or more model names nor auto (give e.g."),
     ({"members": ["A"]}, "models.E.members: ['A'] is neither two or more model names nor auto"),
     ({"members": "auto", "max_size": 1}, "models.E.max_size: 1 is out of range (use a value >= 2)"),
-    ({"members": ["A", "B"], "max_size": 3}, "models.E.max_size: only members: auto (or choose: valid) chooses"),
     ({"members": ["A", "E2"]}, "models.E.members: needs two or more trained models"),
 ])
 def test_ensemble_config_errors_are_one_line(ensemble, expect):
