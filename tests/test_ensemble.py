@@ -228,13 +228,16 @@ def test_ensemble_config_errors_are_one_line(ensemble, expect):
 
 
 def test_members_auto_reaches_the_rules_as_the_candidate_list():
+    """auto becomes the candidates with choose: valid; a list written over `members: auto, max_size: N`
+    in a lower config layer (as config/tiny.yaml over config.yaml) stays a hand-written list."""
     from tests.malformed import minimal_config, workflow_config
 
     models = {"A": {"kind": "kmer_ridge", "k_max": 3}, "B": {"kind": "kmer_ridge", "k_max": 2},
-              "E2": {"kind": "ensemble", "members": ["A", "B"]}, "E": {"kind": "ensemble", "members": "auto"}}
-    config = workflow_config(minimal_config(), {"models": models}, {"predict": {"models": ["E"]}})["config"]
+              "E2": {"kind": "ensemble", "members": "auto", "max_size": 2}, "E": {"kind": "ensemble", "members": "auto"}}
+    layered = {"models": {"E2": {"members": ["A", "B"]}}}
+    config = workflow_config(minimal_config(), {"models": models}, layered, {"predict": {"models": ["E"]}})["config"]
     assert config["models"]["E"] == {"kind": "ensemble", "members": ["A", "B", "KMER_RIDGE"], "choose": "valid"}
-    assert config["models"]["E2"] == {"kind": "ensemble", "members": ["A", "B"]}
+    assert config["models"]["E2"] == {"kind": "ensemble", "members": ["A", "B"], "max_size": 2}
 
 
 def test_members_are_named_as_in_the_config_whatever_their_folders(tmp_path):
