@@ -257,7 +257,73 @@ def _folds_run(run: BackgroundRun) -> Path:
     return results
 
 
-BACKGROUND_RUNS = {"tiny_run": _tiny_run, "repeats_run": _repeats_run, "folds_run": _folds_run, "resumed_run": _resumed_run, "simulated_run": _simulated_run,
+LIBRARY_HOURS = [0, 2, 4, 8]
+
+
+def write_libraries(folder: Path, n: int = 400, seed: int = 0, shared_ids: bool = True) -> dict:
+    """Two count tables of the same 60-nt reporters (prefixed time columns, an EMPTY row, a few count
+    ids without a sequence) whose decay rates follow their TTT and GGG counts, B's correlated with A's;
+    and one sequence file. Returns the files by name (A, B, sequences) and the rates."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    sequences = random_sequences(n, seed=seed)
+    motif = np.array([s.count("TTT") - s.count("GGG") for s in sequences], dtype=float)
+    rates = {"A": 0.15 + 0.08 * motif, "B": 0.2 + 0.05 * motif + 0.05 * rng.standard_normal(n)}
+    ids = [f"R{i}" for i in range(n)]
+    (folder / "seq.txt").write_text("".join(f"{i}\t{s}\n" for i, s in zip(ids, sequences)))
+    files = {"sequences": str(folder / "seq.txt"), "rates": rates}
+    if not shared_ids:  # B's reporters under other ids, with their own sequence file
+        (folder / "seq_B.txt").write_text("".join(f"B{i}\t{s}\n" for i, s in zip(ids, sequences)))
+        files["sequences_B"] = str(folder / "seq_B.txt")
+    t = np.array(LIBRARY_HOURS, dtype=float)
+    for name, prefix in (("A", "LIB_0xA"), ("B", "LIB_40xA")):
+        level = -np.clip(rates[name], 0.0, None)[:, None] * np.maximum(0.0, t[None, :] - 2.0)
+        counts = rng.poisson(300 * np.exp2(level))
+        rows = [[rid if shared_ids or name == "A" else f"{name}{rid}", *c] for rid, c in zip(ids, counts)]
+        rows += [[f"X{i}", 50, 40, 30, 20] for i in range(3)]  # count ids without a sequence
+        rows += [["EMPTY", 999, 999, 999, 999]] + [[f"SPIKE_{i}", 100, 100, 100, 100] for i in range(2)]
+        table = pd.DataFrame(rows, columns=["id", *[f"{prefix}_AR{i + 1:02d}" for i in range(len(t))]])
+        table.to_csv(folder / f"counts_{name}.txt", sep="\t", index=False)
+        files[name] = str(folder / f"counts_{name}.txt")
+    return files
+
+
+def libraries_config(folder: Path, files: dict, extra: dict | None = None) -> str:
+    """A config of two libraries A and B (write_libraries) with RIDGE, and a small CNN and HYBRID trained on
+    both libraries (aux_libraries)."""
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())
+    off = lambda section: {name: None for name in defaults.get(section) or {}}
+    small = {"epochs": 2, "batch_size": 32}
+    hybrid = {"kind": "bert", "tokenizer": "nt", "layers": 1, "hidden": 16, "heads": 2, "intermediate": 32,
+              "conv_stem": [5], "stem_pool": 2, "max_length": 64, **small}
+    config = {"data": {"source": "utrseq", "hours": LIBRARY_HOURS, "require_sequences": False, "filter_hours": [0],
+                       "libraries": {lib: {"counts": files[lib], "sequences": files.get(f"sequences_{lib}", files["sequences"])}
+                                     for lib in ("A", "B")}},
+              "target": {"from_hour": 2, "to_hour": 8},
+              "split": {"group_overlap_nt": 40}, "evaluate": {"noise_resamples": 20, "noise_windows": [[0, 8]]},
+              "predict": {"models": []}, "interpret": {"models": []},
+              "tokenizers": off("tokenizers") | {"nt": {"kind": "nucleotide"}}, "pretraining": off("pretraining"),
+              "models": off("models") | {
+                  "RIDGE": {"kind": "kmer_ridge", "k_max": 3, "cv_folds": 3},
+                  "CNN_BOTH": {"kind": "cnn", "channels": 16, "aux_libraries": ["A", "B"], **small},
+                  "HYBRID_BOTH": {**hybrid, "aux_libraries": ["A", "B"]}}}
+    for key, value in (extra or {}).items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def _libraries_run(run: BackgroundRun) -> dict:
+    """Two libraries (write_libraries) through the pipeline: see libraries_config."""
+    files = write_libraries(run.folder / "data")
+    config = libraries_config(run.folder, files)
+    results = run.folder / "results"
+    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
+    return {"results": results, "files": files, "config": config}
+
+
+BACKGROUND_RUNS = {"libraries_run": _libraries_run, "tiny_run": _tiny_run, "repeats_run": _repeats_run, "folds_run": _folds_run, "resumed_run": _resumed_run, "simulated_run": _simulated_run,
                    "real_data_run": _real_data_run}
 
 
@@ -283,6 +349,12 @@ def _background_runs(request, tmp_path_factory):
 def tiny_run(_background_runs) -> Path:
     """The tiny pipeline, run once per test session; tests must not modify its results."""
     return _background_runs["tiny_run"].result()
+
+
+@pytest.fixture(scope="session")
+def libraries_run(_background_runs) -> dict:
+    """Two libraries A and B through the pipeline (see _libraries_run): results, files, config."""
+    return _background_runs["libraries_run"].result()
 
 
 @pytest.fixture(scope="session")
