@@ -10,9 +10,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from decaylm.evaluate import (add_ceiling, add_intervals, bootstrap_r2, comparison_markdown, comparison_table,
-                              group_resample_weights, ordered_columns, percentile_interval, plot_intervals,
-                              regression_metrics)
+from decaylm.evaluate import (
+    add_ceiling,
+    add_intervals,
+    bootstrap_r2,
+    comparison_markdown,
+    comparison_table,
+    group_resample_weights,
+    ordered_columns,
+    percentile_interval,
+    plot_intervals,
+    regression_metrics,
+)
 from decaylm.noise import estimate_dispersion, noise_ceiling, not_computed
 from decaylm.simulate import config_from_params, simulate, write_outputs
 from decaylm.sources import read_utrseq

@@ -247,7 +247,7 @@ def test_members_are_named_as_in_the_config_whatever_their_folders(tmp_path):
 
     frames = _candidates()
     inputs = [_member_folder(tmp_path / name, "fold1", frames[name]) for name in "ABCD"]
-    run, selection = _run_ensemble_job(tmp_path, "AUTO", {"kind": "ensemble", "members": list("ABCD"),
+    run, _ = _run_ensemble_job(tmp_path, "AUTO", {"kind": "ensemble", "members": list("ABCD"),
                                                          "choose": "valid"}, inputs)
     assert run["members"] == ["A", "B"] and run["selection"]["candidates"] == list("ABCD")
     record = read_model_json(tmp_path / "AUTO")

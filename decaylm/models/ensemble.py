@@ -21,7 +21,12 @@ import pandas as pd
 
 from decaylm.errors import InputError
 from decaylm.model_specs import ModelSpec
-from decaylm.models.artifact import TrainedModel, load_model, read_model_json, write_model_json
+from decaylm.models.artifact import (
+    TrainedModel,
+    load_model,
+    read_model_json,
+    write_model_json,
+)
 
 
 def average_predictions(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
