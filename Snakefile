@@ -13,6 +13,12 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    library="|".join(sorted(LIBRARIES)) or "(?!)",
+
+
 include: "rules/data.smk"
 include: "rules/target.smk"
 include: "rules/split.smk"

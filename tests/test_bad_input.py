@@ -114,7 +114,8 @@ def run_script(name: str, inputs: dict, output: Path, params: dict, log: Path) -
     """Run scripts/{name}.py with the `snakemake` object it reads; its exit code (0: finished)."""
     log.parent.mkdir(parents=True, exist_ok=True)  # Snakemake makes the log's folder before a job
     job = SimpleNamespace(input=Namedlist(fromdict=inputs), output=Namedlist(fromdict={"out": str(output)}),
-                          params=SimpleNamespace(**params), log=Namedlist([str(log)]))
+                          params=SimpleNamespace(**params), log=Namedlist([str(log)]),
+                          wildcards=Namedlist(fromdict={}))  # one library: no {library} wildcard
     try:
         runpy.run_path(str(REPO / "scripts" / f"{name}.py"), init_globals={"snakemake": job}, run_name="__main__")
         return 0
