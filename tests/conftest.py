@@ -289,8 +289,8 @@ def write_libraries(folder: Path, n: int = 400, seed: int = 0, shared_ids: bool 
 
 
 def libraries_config(folder: Path, files: dict, extra: dict | None = None) -> str:
-    """A config of two libraries A and B (write_libraries) with RIDGE, and a small CNN and HYBRID trained on
-    both libraries (aux_libraries)."""
+    """A config of two libraries A and B (write_libraries) with RIDGE, a small CNN and HYBRID trained on
+    both libraries (aux_libraries), and their ensemble (of each library's members)."""
     defaults = yaml.safe_load((REPO / "config.yaml").read_text())
     off = lambda section: {name: None for name in defaults.get(section) or {}}
     small = {"epochs": 2, "batch_size": 32}
@@ -306,7 +306,8 @@ def libraries_config(folder: Path, files: dict, extra: dict | None = None) -> st
               "models": off("models") | {
                   "RIDGE": {"kind": "kmer_ridge", "k_max": 3, "cv_folds": 3},
                   "CNN_BOTH": {"kind": "cnn", "channels": 16, "aux_libraries": ["A", "B"], **small},
-                  "HYBRID_BOTH": {**hybrid, "aux_libraries": ["A", "B"]}}}
+                  "HYBRID_BOTH": {**hybrid, "aux_libraries": ["A", "B"]},
+                  "ENS": {"kind": "ensemble", "members": ["CNN_BOTH", "HYBRID_BOTH"]}}}
     for key, value in (extra or {}).items():
         config[key] = {**config[key], **value} if isinstance(value, dict) else value
     path = folder / "config.yaml"

@@ -185,11 +185,16 @@ def test_multi_library_rows_predict_their_own_target(libraries_run):
 def test_the_libraries_side_by_side(libraries_run):
     results = libraries_run["results"]
     table = pd.read_csv(results / "libraries.tsv", sep="\t").set_index("model")
-    assert set(table.index) == {"RIDGE", "CNN_BOTH", "HYBRID_BOTH"}
+    assert set(table.index) == {"RIDGE", "CNN_BOTH", "HYBRID_BOTH", "ENS"}
     for library in "AB":
         comparison = pd.read_csv(results / library / "comparison.tsv", sep="\t").set_index("model")
         np.testing.assert_allclose(table[f"r2_{library}"], comparison.loc[table.index, "r2"])
         assert "[libraries.md](../libraries.md)" in (results / library / "comparison.md").read_text()
+    for library in "AB":  # the ensemble averages its own library's members
+        members = [pd.read_csv(results / library / "models" / m / "predictions.tsv", sep="\t")["y_pred"]
+                   for m in ("CNN_BOTH", "HYBRID_BOTH")]
+        ensemble = pd.read_csv(results / library / "models" / "ENS" / "predictions.tsv", sep="\t")
+        np.testing.assert_allclose(ensemble["y_pred"], (members[0] + members[1]) / 2, atol=1e-6)
     # the rates follow the TTT/GGG counts: k-mer ridge learns library A (the less noisy) well
     assert table.at["RIDGE", "r2_A"] > 0.5 and table.at["RIDGE", "r2_B"] > 0.0
     markdown = (results / "libraries.md").read_text()
