@@ -542,6 +542,7 @@ def test_tokenizer_stats_script(tmp_path, trained):
     snakemake = fake_snakemake(
         input={"split": str(split_path), "tokenizers": paths},
         output={"table": str(tmp_path / "stats.tsv"), "figure": str(tmp_path / "counts.png")},
+        params={"names": ["nucleotide", "bpe"]},  # the rule names them (under folds every folder is foldK)
         log=[str(tmp_path / "s.log")],
     )
     runpy.run_path(str(REPO / "scripts" / "tokenizer_stats.py"), init_globals={"snakemake": snakemake})
