@@ -6,7 +6,10 @@ contribution, splits them by sign (metaclusters: positive = raises the predictio
 as the target is log2 expression 8 h over 2 h; negative = destabilizing) and clusters them into
 patterns. Its defaults are for 1 kb genomic windows and 10-20 nt transcription-factor sites; here the
 reporters are 110 nt and the elements 4-10 nt, so the seqlet window, flanks and minimum cluster
-sizes are scaled down (`MODISCO_DEFAULTS`, overridable from `interpret.modisco`).
+sizes are scaled down (`MODISCO_DEFAULTS`, overridable from `interpret.modisco`): a 6-nt seqlet
+window with 3-nt flanks and clusters of 5 seqlets or more. On the simulator test (200 reporters) these
+settings return GC-rich and the 4-nt UUAG as patterns besides miR-430, ARE and poly-U; an 8-nt window
+with clusters of 10 returned only the last three.
 
 RNA is single-stranded, but modisco aligns seqlets on both strands. A pattern whose seqlets mostly
 aligned as reverse complements is therefore turned back to the strand they were read on, and TOMTOM
@@ -30,9 +33,9 @@ log = logging.getLogger(__name__)
 BASES = "ACGT"
 
 MODISCO_DEFAULTS = {
-    "sliding_window_size": 8,
-    "flank_size": 4,
-    "min_metacluster_size": 20,
+    "sliding_window_size": 6,
+    "flank_size": 3,
+    "min_metacluster_size": 10,
     "target_seqlet_fdr": 0.2,
     "max_seqlets_per_metacluster": 5000,
     "n_leiden_runs": 4,
@@ -40,11 +43,15 @@ MODISCO_DEFAULTS = {
     "initial_flank_to_add": 3,
     "final_flank_to_add": 0,
     "min_num_to_trim_to": 10,
-    "final_min_cluster_size": 10,
+    "final_min_cluster_size": 5,
     "nearest_neighbors_to_compute": 200,
     "min_ic_windowsize": 4,
     "min_ic_in_window": 0.4,
 }
+
+
+# the settings of a second try when the clustering fails (an 8-nt window, clusters of 10 or more)
+WIDE_WINDOW = {"sliding_window_size": 8, "flank_size": 4, "min_metacluster_size": 20, "final_min_cluster_size": 10}
 
 
 @dataclass
@@ -77,9 +84,10 @@ def _trim(cwm: np.ndarray, fraction: float) -> slice:
 
 
 def discover(x: np.ndarray, hyp: np.ndarray, settings: dict | None = None, trim_fraction: float = 0.3,
-             max_motifs: int = 10) -> list[Discovered]:
+             max_motifs: int = 10, _retry: bool = True) -> list[Discovered]:
     """modisco-lite on one-hot x and hypothetical contributions hyp (both (N, 4, L)); patterns of both
-    signs, most seqlets first, at most `max_motifs`."""
+    signs, most seqlets first, at most `max_motifs`. When its Leiden clustering fails on NaN affinities
+    (seen with the 6-nt window on MORPH_O's real-data maps), it is run once more with WIDE_WINDOW."""
     from modiscolite.tfmodisco import TFMoDISco
 
     params = {**MODISCO_DEFAULTS, **(settings or {})}
@@ -93,6 +101,16 @@ def discover(x: np.ndarray, hyp: np.ndarray, settings: dict | None = None, trim_
         except (ValueError, IndexError, RuntimeError) as error:  # too few seqlets for its clustering
             log.warning("modisco-lite found no patterns (%s)", " ".join(str(error).split())[:200])
             return []
+        except BaseException as error:  # leidenalg raises a bare BaseException ("Cannot accept NaN weights")
+            if type(error) is not BaseException:
+                raise  # KeyboardInterrupt, SystemExit
+            message = " ".join(str(error).split())[:200]
+            if not _retry or all(params.get(k) == v for k, v in WIDE_WINDOW.items()):
+                log.warning("modisco-lite failed in its clustering (%s); no motifs", message)
+                return []
+            log.warning("modisco-lite failed in its clustering (%s); retrying with an 8-nt window and clusters of 10 "
+                        "or more", message)
+            return discover(x, hyp, {**(settings or {}), **WIDE_WINDOW}, trim_fraction, max_motifs, _retry=False)
     found = []
     for sign, patterns in (("+", positive), ("-", negative)):
         for index, pattern in enumerate(patterns or []):
