@@ -24,6 +24,14 @@ HOURS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 
 
+@pytest.fixture
+def config() -> dict:
+    """config.yaml as loaded (a fresh copy per test, free to change)."""
+    loaded = yaml.safe_load((REPO / "config.yaml").read_text())
+    loaded.setdefault("pretraining", {})
+    return loaded
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

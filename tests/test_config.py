@@ -3,18 +3,9 @@
 import copy
 
 import pytest
-import yaml
 
 from decaylm.config import check_config
 from decaylm.errors import InputError
-from tests.conftest import REPO
-
-
-@pytest.fixture
-def config():
-    loaded = yaml.safe_load((REPO / "config.yaml").read_text())
-    loaded.setdefault("pretraining", {})
-    return loaded
 
 
 def test_default_config_passes(config):

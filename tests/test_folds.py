@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn.metrics import r2_score
 
 from decaylm.config import check_config
@@ -15,7 +14,7 @@ from decaylm.errors import InputError
 from decaylm.folds import deal_folds, fold_splits
 from decaylm.io import read_tsv
 from decaylm.split import count_test_leaks, overlap_groups
-from tests.conftest import REAL_DATA, REPO
+from tests.conftest import REAL_DATA
 
 
 def test_folds_share_no_30mer_between_train_and_test():
@@ -39,9 +38,7 @@ def test_folds_share_no_30mer_between_train_and_test():
     assert sizes.max() - sizes.min() <= frame.groupby("group").size().max()  # folds as even as whole groups allow
 
 
-def test_folds_and_repeats_do_not_combine():
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.setdefault("pretraining", {})
+def test_folds_and_repeats_do_not_combine(config):
     bad = copy.deepcopy(config)
     bad["split"]["folds"] = 3
     bad["repeats"] = 2

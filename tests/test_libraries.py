@@ -7,21 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from decaylm.auxiliary import library_targets
 from decaylm.config import check_config
 from decaylm.errors import InputError
 from decaylm.libraries import fold_single_library, joint_table, spec_in_library
 from decaylm.models import load_model
-from tests.conftest import REPO, libraries_config, run_snakemake, write_libraries
-
-
-@pytest.fixture
-def config():
-    loaded = yaml.safe_load((REPO / "config.yaml").read_text())
-    loaded.setdefault("pretraining", {})
-    return loaded
+from tests.conftest import libraries_config, run_snakemake, write_libraries
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn.metrics import r2_score
 
 from decaylm.config import check_config
@@ -16,13 +15,6 @@ from decaylm.evaluate import add_intervals, comparison_table
 from decaylm.io import read_tsv
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
 from tests.conftest import REPO, snakemake_command
-
-
-@pytest.fixture
-def config():
-    loaded = yaml.safe_load((REPO / "config.yaml").read_text())
-    loaded.setdefault("pretraining", {})
-    return loaded
 
 
 def test_jobs_and_seeds(config):
