@@ -25,6 +25,10 @@ def test_default_config_passes(config):
     (lambda c: c["models"].update(X={"kind": "bert"}), "models.X.tokenizer"),
     (lambda c: c["models"].update(D={"kind": "pretrained"}), "models.D.checkpoint"),
     (lambda c: c.update(results="/proc/decaylm-results"), "results"),
+    (lambda c: c["models"]["CNN"].update(repeats=0), "models.CNN.repeats"),
+    (lambda c: c["models"]["KMER_RIDGE"].update(repeats=2), "models.KMER_RIDGE.repeats"),  # nothing to repeat
+    (lambda c: c["models"].update(S={"kind": "repeat_ensemble", "of": "CNN"}), "models.S.of"),  # CNN trains once
+    (lambda c: c["models"].update(S={"kind": "repeat_ensemble", "of": "KMER_RIDGE"}), "models.S.of"),
 ])
 def test_bad_config_names_the_key(config, change, key):
     bad = copy.deepcopy(config)

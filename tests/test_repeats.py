@@ -1,6 +1,5 @@
 """Repeats (decaylm/repeats.py): each repeat its own job and seed; the model's row is their mean."""
 
-import copy
 import json
 import subprocess
 
@@ -9,8 +8,6 @@ import pandas as pd
 import pytest
 from sklearn.metrics import r2_score
 
-from decaylm.config import check_config
-from decaylm.errors import InputError
 from decaylm.evaluate import add_intervals, comparison_table
 from decaylm.io import read_tsv
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
@@ -30,20 +27,6 @@ def test_jobs_and_seeds(config):
     assert base_model("HYBRID/repeat3") == "HYBRID"
     config["repeats"] = 1
     assert training_jobs(config, "HYBRID") == ["HYBRID"]  # repeat 1 is the model a run without repeats trains
-
-
-@pytest.mark.parametrize("change, key", [
-    (lambda c: c["models"]["CNN"].update(repeats=0), "models.CNN.repeats"),
-    (lambda c: c["models"]["KMER_RIDGE"].update(repeats=2), "models.KMER_RIDGE.repeats"),  # nothing to repeat
-    (lambda c: c["models"].update(S={"kind": "repeat_ensemble", "of": "CNN"}), "models.S.of"),  # CNN trains once
-    (lambda c: c["models"].update(S={"kind": "repeat_ensemble", "of": "KMER_RIDGE"}), "models.S.of"),
-])
-def test_bad_repeats_name_the_key(config, change, key):
-    bad = copy.deepcopy(config)
-    change(bad)
-    with pytest.raises(InputError) as error:
-        check_config(bad)
-    assert str(error.value).startswith(key + ":")
 
 
 def test_repeats_are_separate_jobs(tmp_path):
