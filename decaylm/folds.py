@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import r2_score
 
 from decaylm.errors import InputError
 from decaylm.io import read_json, read_tsv, write_json, write_tsv
 from decaylm.model_specs import ModelSpec
 from decaylm.models.artifact import MODEL_FILE, read_model_json, write_model_json
+from decaylm.repeats import part_r2
 from decaylm.split import PARTS
 
 SEPARATOR = "/fold"  # job name X/fold2 -> folder models/X/fold2
@@ -107,11 +107,6 @@ def write_fold_splits(split_path, out_paths: dict[str, str], pooled_path, k: int
     return {fold: table["split"].value_counts().to_dict() for fold, table in tables.items()}
 
 
-def _r2(frame: pd.DataFrame, part: str) -> float:
-    rows = frame[frame["split"] == part]
-    return float(r2_score(rows["y_true"], rows["y_pred"]))
-
-
 def pool_folds(name: str, prediction_paths: list, run_paths: list, out_dir) -> dict:
     """models/NAME/{predictions.tsv (out-of-fold), folds.tsv, run.json, model.json} from the fold folders."""
     out_dir = Path(out_dir)
@@ -135,8 +130,8 @@ def pool_folds(name: str, prediction_paths: list, run_paths: list, out_dir) -> d
         raise InputError(f"models/{name}", "a reporter is a test reporter of two folds", "re-run split_folds")
     table = pd.DataFrame({"fold": [folder.name for folder in folders],
                           "n_test": [int((frame["split"] == "test").sum()) for frame in frames],
-                          "valid_r2": [_r2(frame, "valid") for frame in frames],
-                          "r2": [_r2(frame, "test") for frame in frames]})
+                          "valid_r2": [part_r2(frame, "valid") for frame in frames],
+                          "r2": [part_r2(frame, "test") for frame in frames]})
     write_tsv(table, out_dir / "folds.tsv", float_format="%.6g")
     write_tsv(pooled, out_dir / "predictions.tsv", float_format="%.8g")
     records = [read_model_json(folder) for folder in folders]

@@ -56,7 +56,8 @@ def repeat_seed(config: dict, job: str) -> int:
     return seed + (int(job.split(SEPARATOR)[1]) - 1 if SEPARATOR in job else 0)
 
 
-def _r2(frame: pd.DataFrame, part: str) -> float:
+def part_r2(frame: pd.DataFrame, part: str) -> float:
+    """R2 of a predictions table (id, split, y_true, y_pred) on one part of the split."""
     rows = frame[frame["split"] == part]
     return float(r2_score(rows["y_true"], rows["y_pred"]))
 
@@ -82,8 +83,8 @@ def combine_repeats(name: str, prediction_paths: list, run_paths: list, out_dir)
         return record
     frames = {folder.name: read_tsv(path) for folder, path in zip(folders, prediction_paths)}
     table = pd.DataFrame({"repeat": list(frames), "seed": record["seeds"],
-                          "valid_r2": [_r2(frame, "valid") for frame in frames.values()],
-                          "r2": [_r2(frame, "test") for frame in frames.values()]})
+                          "valid_r2": [part_r2(frame, "valid") for frame in frames.values()],
+                          "r2": [part_r2(frame, "test") for frame in frames.values()]})
     write_tsv(table, out_dir / "repeats.tsv", float_format="%.6g")
     write_tsv(average_predictions(frames), out_dir / "predictions.tsv", float_format="%.8g")
     records = [read_model_json(folder) for folder in folders]
