@@ -221,48 +221,43 @@ def _one_model_config(run: BackgroundRun, extra: dict, model: dict) -> str:
     return str(path)
 
 
+def _one_model_run(run: BackgroundRun, extra: dict, models: dict) -> Path:
+    """The pipeline on _one_model_config(run, extra, models); its results folder."""
+    config = _one_model_config(run, extra, models)
+    results = run.folder / "results"
+    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
+    return results
+
+
 def _simulated_run(run: BackgroundRun) -> Path:
     """The default simulated data (4,000 reporters) through the pipeline with one k-mer ridge model."""
-    config = _one_model_config(run, {}, {"RIDGE": {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}})
-    results = run.folder / "results"
-    job = run.snakemake(results=results, log="snakemake.log", configfiles=(config,))
-    run.wait(job, "snakemake.log")
-    return results
+    return _one_model_run(run, {}, {"RIDGE": {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}})
 
 
 def _real_data_run(run: BackgroundRun) -> Path | None:
     """The real UTR-seq data through the pipeline with one k-mer ridge model; None without the data."""
     if not (REAL_DATA / "reporter_counts.txt").exists():
         return None
-    config = _one_model_config(run, {"data": {"source": "utrseq", "path": str(REAL_DATA)}},
-                               {"RIDGE": {"kind": "kmer_ridge", "k_max": 5, "cv_folds": 3}})
-    results = run.folder / "results"
-    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
-    return results
+    return _one_model_run(run, {"data": {"source": "utrseq", "path": str(REAL_DATA)}},
+                          {"RIDGE": {"kind": "kmer_ridge", "k_max": 5, "cv_folds": 3}})
 
 
 def _repeats_run(run: BackgroundRun) -> Path:
     """The tiny data with one small CNN trained as two repeats, and their repeat_ensemble row."""
-    config = _one_model_config(run, {"data": {"simulate": {"n_reporters": 600, "seed": 3}}, "predict": {"models": []}},
-                               {"CNN": {"kind": "cnn", "epochs": 2, "channels": 8, "batch_size": 32, "repeats": 2},
-                                "CNN_SEEDS": {"kind": "repeat_ensemble", "of": "CNN"}})
-    results = run.folder / "results"
-    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
-    return results
+    return _one_model_run(run, {"data": {"simulate": {"n_reporters": 600, "seed": 3}}, "predict": {"models": []}},
+                          {"CNN": {"kind": "cnn", "epochs": 2, "channels": 8, "batch_size": 32, "repeats": 2},
+                           "CNN_SEEDS": {"kind": "repeat_ensemble", "of": "CNN"}})
 
 
 def _folds_run(run: BackgroundRun) -> Path:
     """The tiny data under 3-fold grouped cross-validation: k-mer ridge, a small CNN and a BPE BERT."""
-    config = _one_model_config(run, {"data": {"simulate": {"n_reporters": 600, "seed": 3}}, "split": {"folds": 3},
-                                     "tokenizers": {"bpe": {"kind": "bpe", "vocab_size": 64}},
-                                     "predict": {"models": []}},
-                               {"RIDGE": {"kind": "kmer_ridge", "k_max": 4, "cv_folds": 3},
-                                "CNN": {"kind": "cnn", "epochs": 2, "channels": 8, "batch_size": 32},
-                                "BPE": {"kind": "bert", "tokenizer": "bpe", "layers": 1, "hidden": 16, "heads": 2,
-                                        "intermediate": 32, "epochs": 1}})
-    results = run.folder / "results"
-    run.wait(run.snakemake(results=results, log="snakemake.log", configfiles=(config,)), "snakemake.log")
-    return results
+    return _one_model_run(run, {"data": {"simulate": {"n_reporters": 600, "seed": 3}}, "split": {"folds": 3},
+                                "tokenizers": {"bpe": {"kind": "bpe", "vocab_size": 64}},
+                                "predict": {"models": []}},
+                          {"RIDGE": {"kind": "kmer_ridge", "k_max": 4, "cv_folds": 3},
+                           "CNN": {"kind": "cnn", "epochs": 2, "channels": 8, "batch_size": 32},
+                           "BPE": {"kind": "bert", "tokenizer": "bpe", "layers": 1, "hidden": 16, "heads": 2,
+                                   "intermediate": 32, "epochs": 1}})
 
 
 LIBRARY_HOURS = [0, 2, 4, 8]
