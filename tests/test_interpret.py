@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from decaylm.errors import InputError
-from decaylm.interpret import attribution, marginalize, motifs
+from decaylm.interpret import attribution, marginalize, motifs, validation
 from decaylm.interpret.meme import known_elements_path, read_meme
 from decaylm.interpret.pipeline import interpret_elements, interpret_model, run_status
 
@@ -170,77 +170,31 @@ def test_tiny_run_interprets_every_kind_and_reports_why_not(tiny_run, tmp_path):
     assert rows.loc[rows["model"] == "NOPE", "status"].tolist() == ["not a configured model"]
 
 
-def planted_effects(cfg) -> dict[str, float]:
-    """Effect of one full-strength site of each kind on the noise-free target (log2 to_hour - from_hour)."""
-    from decaylm.simulate import log2_expression
-
-    hours = [cfg.from_hour, cfg.to_hour]
-
-    def target(early, late):
-        course = log2_expression(hours, [early], [late], [cfg.onset_mean])[0]
-        return course[1] - course[0]
-
-    base = target(cfg.base_early_rate, cfg.base_late_rate)
-    return {kind: target(cfg.base_early_rate + cfg.early_effects[kind], cfg.base_late_rate + cfg.late_effects[kind]) - base
-            for kind in cfg.early_effects}
-
-
-def site_pwm(columns: list[str]) -> np.ndarray:
-    """(4, w) PWM drawing each column uniformly from its letters (one letter: that base)."""
-    return np.array([[float(b in c) / len(c) for b in "ACGT"] for c in columns]).T
-
-
-# One full-strength site of each planted kind, in the forms the simulator plants (decaylm.simulate._motif,
-# find_sites weights 1.0): the miR-430 8mer, ARE, Pumilio TGTAHATA with H drawn from A/C/T, an 8-T run
-# and a 10-nt G/C run each between an A and a T (as planted, so that the run keeps its length), UUAG.
-PLANTED_SITES = {"mir430": "AGCACTTA", "are": "TATTTAT", "pumilio": site_pwm(list("TGTA") + ["ACT"] + list("ATA")),
-                 "polyu": "A" + "T" * 8 + "A", "gc_rich": site_pwm(["A"] + ["CG"] * 10 + ["T"]), "uuag": "TTAG"}
-PLANTED_SIGNS = {"miR-430": "-", "ARE": "-", "Pumilio": "-", "GC-rich": "-", "poly-U": "+"}
 ORDER_GAP = 0.1  # planted effects closer than this (log2) need not be ordered: Pumilio -0.72 and GC-rich -0.66
 # are 0.06 apart (docs/interpretation.md); every other pair of the six is required in the planted order
 
 
 @pytest.mark.slow
-def test_simulator_planted_elements_are_recovered(tmp_path):
-    """Point 6 of issue 14, on a simulated library with more planted sites than the default (the
-    default's 0.2-3% give too few sites in 200 reporters): the best model of the simulated comparison
-    (k-mer ridge, k <= 6), trained on the noise-free target. Its modisco-lite motifs (the pipeline's
-    settings) include miR-430, ARE, GC-rich (destabilizing) and poly-U (stabilizing), each matched by
-    TOMTOM, and UUAG, which the known table lacks, as a new stabilizing motif; no motif matches a known
-    element with the wrong sign. Pumilio is not returned as a motif (docs/interpretation.md says why).
-    The effects of the planted sites inserted into shuffled reporters have the planted signs, rank
-    as the planted effects (Spearman >= 0.9), and every two elements whose planted effects differ by
-    ORDER_GAP or more (all pairs but Pumilio / GC-rich) are in the planted order."""
+def test_simulator_planted_elements_are_recovered():
+    """Point 6 of issue 14 (decaylm.interpret.validation): on a simulated library of 6,000 reporters
+    with more planted sites than the default, the best model of the simulated comparison (k-mer ridge,
+    k <= 6, trained on the noise-free target), ISM on 600 test reporters, modisco-lite and TOMTOM with
+    the pipeline's settings. Every planted known element (miR-430, ARE, Pumilio, GC-rich destabilizing,
+    poly-U stabilizing) is a motif matched by TOMTOM with its planted sign, and holds more seqlets with
+    that sign than with the other (T-rich stretches that join UUAG and an ARE can match ARE with a +);
+    UUAG, which the known table lacks, is a new stabilizing motif. The planted sites inserted into
+    shuffled reporters have the planted signs, rank as the planted effects (Spearman >= 0.9), and every
+    two elements whose planted effects differ by ORDER_GAP or more are in the planted order."""
     from scipy.stats import spearmanr
 
-    from decaylm import simulate
-    from decaylm.model_specs import parse_model_spec
-    from decaylm.models import load_model
-    from decaylm.models.kmer_ridge import train
+    result = validation.recover_planted(seed=11)
+    summary = result.summary()
+    assert result.missing() == [], (result.seqlets_by_sign(), summary)
+    assert result.novel(), summary  # UUAG: reported as new, with its stabilizing sign
 
-    probs = {"mir430": 0.08, "are": 0.1, "pumilio": 0.1, "polyu": 0.1, "gc_rich": 0.1, "uuag": 0.15}
-    cfg = simulate.SimulationConfig(n_reporters=3000, seed=11, element_probs=probs)
-    _, sequences, truth = simulate.simulate(cfg)
-    rng = np.random.default_rng(0)
-    split = pd.DataFrame({"id": truth["id"], "sequence": sequences["sequence"], "y": truth["y_true"],
-                          "split": np.where(rng.random(len(truth)) < 0.9, "train", "test"), "group": np.arange(len(truth))})
-    train(split, parse_model_spec("RIDGE", {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}, 0), tmp_path)
-    model = load_model(tmp_path)
-    chosen = attribution.test_sequences(split, 200, 0)["sequence"].tolist()
-    _, delta = attribution.ism(model, chosen)
-    found = motifs.discover(attribution.one_hot_batch(chosen), attribution.hypothetical(delta))
-    motifs.match(found, read_meme(known_elements_path()))
-    summary = [(m.sign, m.consensus, m.seqlets, m.matches[0][0] if m.matches else "new") for m in found]
-    recovered = {(m.matches[0][0], m.sign) for m in found if m.matches}
-    assert {("miR-430", "-"), ("ARE", "-"), ("GC-rich", "-"), ("poly-U", "+")} <= recovered, summary
-    assert all(m.sign == PLANTED_SIGNS[m.matches[0][0]] for m in found if m.matches), summary
-    novel = [m for m in found if not m.matches and m.sign == "+" and "TTAG" in m.consensus]
-    assert novel, summary  # UUAG: reported as new, with its stabilizing sign
-
-    planted = planted_effects(cfg)
-    effects = marginalize.element_effects(model, marginalize.backgrounds(chosen[:100], 0), PLANTED_SITES, 0)
-    measured = effects.set_index("element")["mean"]
-    kinds = list(PLANTED_SITES)
+    measured = result.effects.set_index("element")["mean"]
+    planted = result.planted
+    kinds = list(validation.PLANTED_SITES)
     table = {k: (round(planted[k], 2), round(measured[k], 2)) for k in kinds}
     assert all(np.sign(measured[k]) == np.sign(planted[k]) for k in kinds), table
     assert spearmanr([measured[k] for k in kinds], [planted[k] for k in kinds])[0] >= 0.9, table

@@ -6,6 +6,8 @@ their mean, and ENSEMBLE re-chosen on valid by the pipeline's own code (members:
 the comparison's code: mean over repeats, grouped bootstrap, paired differences, noise ceiling.
 
     .venv/bin/python benchmarks/tuning/assemble_final.py /work/cc/results/utrseq_repeats
+
+It prints the table and writes it to RESULTS/comparison_final.tsv.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main(results: Path) -> None:
     print(f"ENSEMBLE members chosen on valid: {members} (valid R2 of the best combinations:)")
     print(selection.head(5).to_string(index=False))
     print(comparison_markdown(table, ceiling, 1000))
+    table.to_csv(results / "comparison_final.tsv", sep="\t", index=False)  # the rows' R2 for bench_interpret
 
 
 if __name__ == "__main__":

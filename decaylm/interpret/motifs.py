@@ -7,9 +7,12 @@ as the target is log2 expression 8 h over 2 h; negative = destabilizing) and clu
 patterns. Its defaults are for 1 kb genomic windows and 10-20 nt transcription-factor sites; here the
 reporters are 110 nt and the elements 4-10 nt, so the seqlet window, flanks and minimum cluster
 sizes are scaled down (`MODISCO_DEFAULTS`, overridable from `interpret.modisco`): a 6-nt seqlet
-window with 3-nt flanks and clusters of 5 seqlets or more. On the simulator test (200 reporters) these
-settings return GC-rich and the 4-nt UUAG as patterns besides miR-430, ARE and poly-U; an 8-nt window
-with clusters of 10 returned only the last three.
+window with 3-nt flanks and clusters of 5 seqlets or more. Seqlets come from at least 8% of the
+windows rather than modisco's 3%: a 110-nt reporter holds one or two 4-10 nt elements, and a model
+that has learned a dense k-mer background (as the simulator has one) makes modisco's Laplace null
+so wide that its FDR cut keeps only the strongest elements' windows. The share was chosen on
+simulated libraries of seeds other than the test's (docs/interpretation.md, "Validation on the
+simulator", and benchmarks/bench_interpret_simulator.py).
 
 RNA is single-stranded, but modisco aligns seqlets on both strands. A pattern whose seqlets mostly
 aligned as reverse complements is therefore turned back to the strand they were read on, and TOMTOM
@@ -47,6 +50,7 @@ MODISCO_DEFAULTS = {
     "nearest_neighbors_to_compute": 200,
     "min_ic_windowsize": 4,
     "min_ic_in_window": 0.4,
+    "min_passing_windows_frac": 0.08,
 }
 
 
@@ -130,9 +134,15 @@ def discover(x: np.ndarray, hyp: np.ndarray, settings: dict | None = None, trim_
     return found[:max_motifs]
 
 
+# the fewest aligned columns a match needs (MEME tomtom's -min_overlap, commonly 5; its default of 1
+# lets a 4-nt motif such as UUAG "match" any T-rich element); elements narrower than this need all of theirs
+MIN_OVERLAP = 5
+
+
 def match(discovered: list[Discovered], known: list[Motif], max_q: float = 0.05) -> None:
     """TOMTOM (memelite) of every discovered motif against the known ones, on the given strand; q-values
-    by Benjamini-Hochberg over all query x known pairs (`decoys` widen the background). Fills `matches` (q < max_q, best first)."""
+    by Benjamini-Hochberg over all query x known pairs (`decoys` widen the background). Fills `matches`
+    (q < max_q and at least MIN_OVERLAP aligned columns, or the whole of a narrower element; best first)."""
     if not discovered or not known:
         return
     from memelite.tomtom import tomtom
@@ -140,14 +150,16 @@ def match(discovered: list[Discovered], known: list[Motif], max_q: float = 0.05)
     targets = [k.pwm for k in known] + decoys()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p_values = tomtom([m.ppm for m in discovered], targets, reverse_complement=False, n_jobs=1)[0]
+        p_values, _, _, overlaps, _ = tomtom([m.ppm for m in discovered], targets, reverse_complement=False, n_jobs=1)[:5]
     p_values = p_values[:, :len(known)]  # the decoys only calibrate the background
+    needed = np.minimum(MIN_OVERLAP, [k.pwm.shape[1] for k in known])
+    too_short = np.asarray(overlaps, dtype=np.float64)[:, :len(known)] < needed
     p_values = np.nan_to_num(np.asarray(p_values, dtype=np.float64), nan=1.0)
     q_values = benjamini_hochberg(p_values.ravel()).reshape(p_values.shape)
     for i, motif in enumerate(discovered):
         order = np.argsort(p_values[i])
         motif.matches = [(known[j].name, float(p_values[i, j]), float(q_values[i, j])) for j in order
-                         if q_values[i, j] < max_q]
+                         if q_values[i, j] < max_q and not too_short[i, j]]
         motif.best = (known[order[0]].name, float(p_values[i, order[0]]), float(q_values[i, order[0]]))
 
 
