@@ -120,6 +120,20 @@ def test_modisco_clustering_failure_gives_no_motifs_not_a_crash(monkeypatch):
         motifs.discover(x, np.zeros_like(x))
 
 
+def test_ensemble_ism_is_the_mean_of_its_members_ism(tiny_run):
+    """What benchmarks/bench_interpret.py --ensemble relies on: an ensemble predicts its members' mean,
+    so its ISM maps are the mean of theirs (the tiny run's ENSEMBLE of HYBRID and CNN)."""
+    from decaylm.models import load_model
+
+    ensemble = load_model(tiny_run / "models" / "ENSEMBLE")
+    sequences = attribution.test_sequences(pd.read_csv(tiny_run / "data" / "split.tsv", sep="\t"), 3, 0)["sequence"].tolist()
+    reference, delta = attribution.ism(ensemble, sequences)
+    members = [attribution.ism(member, sequences) for member in ensemble.members]
+    assert len(members) == 2 and np.abs(delta).max() > 0
+    assert np.allclose(delta, np.mean([d for _, d in members], axis=0), atol=1e-5)
+    assert np.allclose(reference, np.mean([r for r, _ in members], axis=0), atol=1e-5)
+
+
 def test_tiny_run_interprets_every_kind_and_reports_why_not(tiny_run, tmp_path):
     """The session's tiny run interprets CNN, HYBRID, BERT_BPE and MORPH_D (config.yaml's interpret.models)."""
     import yaml
