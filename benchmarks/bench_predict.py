@@ -8,6 +8,9 @@ time to tile and score a file of long sequences (by default the 31 full-length z
 with every model at stride 10.
 
     .venv/bin/python benchmarks/bench_predict.py results/utrseq --threads 1
+
+`--models` names the folders under results/models to time (default: every one), e.g. the single
+seeds `CNN/repeat1 ...` of a repeats run, whose row folders hold the mean of three models.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def main() -> None:
     parser.add_argument("--long", type=Path, default=UTRS, help="long sequences to tile (FASTA or TSV)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the training jobs used 1)")
     parser.add_argument("--repeats", type=int, default=2, help="timed passes; the fastest is reported")
+    parser.add_argument("--models", nargs="*", default=None, help="folders under RESULTS/models (default: all)")
     args = parser.parse_args()
     import torch
 
@@ -52,13 +56,15 @@ def main() -> None:
     sequences = split["sequence"].tolist()
     n_train = int((split["split"] == "train").sum())
     rows, models = [], []
-    for folder in sorted(p for p in (args.results / "models").iterdir() if (p / MODEL_FILE).exists()):
+    folders = ([args.results / "models" / name for name in args.models] if args.models else
+               sorted(p for p in (args.results / "models").iterdir() if (p / MODEL_FILE).exists()))
+    for folder in folders:
         model = load_model(folder)
         model.predict(sequences[:256])  # warm-up
         seconds = min(_timed(model.predict, sequences) for _ in range(args.repeats))
         train = training_rate(folder, n_train)
         rate = len(sequences) / seconds
-        rows.append({"model": model.name, "kind": model.kind, "predict seq/s": round(rate),
+        rows.append({"model": folder.relative_to(args.results / "models").as_posix(), "kind": model.kind, "predict seq/s": round(rate),
                      "train seq/s": round(train) if train else None,
                      "ratio": round(rate / train, 1) if train else None})
         models.append(model)
