@@ -24,6 +24,6 @@ with one_line_errors(snakemake.log[0]):
         dict(snakemake.params.spec),
         out.parent,
         seed=int(snakemake.params.seed),
-        name=out.parent.name,
+        name=snakemake.wildcards.tokenizer,  # NAME or NAME/fold{k}: the log names the tokenizer
         where=str(snakemake.input.split),
     )
