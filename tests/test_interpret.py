@@ -67,6 +67,20 @@ class CountModel:
         return np.array([s.count("TTAG") - 2.0 * s.count("GCACTT") for s in sequences], dtype=np.float32)
 
 
+def test_motifs_narrower_than_five_columns_are_reported_new():
+    """TOMTOM would call a 4-nt T run (or UUAG) a match of any T-rich element; such a motif stays new
+    with its nearest known element, and the same run one column wider is poly-U."""
+    def discovered(consensus):
+        ppm = np.array([[0.97 if b == c else 0.01 for b in "ACGT"] for c in consensus]).T
+        return motifs.Discovered(consensus, "+", 10, ppm, ppm, 1.0, 0.0)
+
+    found = [discovered("TTTT"), discovered("TTAG"), discovered("TTTTTT")]
+    motifs.match(found, read_meme(known_elements_path()))
+    assert found[0].matches == [] and found[0].best[0] == "poly-U" and found[0].best[2] < 0.05
+    assert found[1].matches == []
+    assert found[2].matches[0][0] == "poly-U"
+
+
 def test_ism_scores_every_substitution_through_predict():
     sequence = "AAATTAGAAAGCACTTAAA"
     model = CountModel()

@@ -134,15 +134,16 @@ def discover(x: np.ndarray, hyp: np.ndarray, settings: dict | None = None, trim_
     return found[:max_motifs]
 
 
-# the fewest aligned columns a match needs (MEME tomtom's -min_overlap, commonly 5; its default of 1
-# lets a 4-nt motif such as UUAG "match" any T-rich element); elements narrower than this need all of theirs
-MIN_OVERLAP = 5
+# the narrowest discovered motif matched against the known elements: a 4-nt pattern such as UUAG
+# "matches" any T-rich element (TTAG: ARE at q 0.04), so narrower ones are reported as new (with
+# their nearest known element)
+MIN_WIDTH = 5
 
 
 def match(discovered: list[Discovered], known: list[Motif], max_q: float = 0.05) -> None:
     """TOMTOM (memelite) of every discovered motif against the known ones, on the given strand; q-values
     by Benjamini-Hochberg over all query x known pairs (`decoys` widen the background). Fills `matches`
-    (q < max_q and at least MIN_OVERLAP aligned columns, or the whole of a narrower element; best first)."""
+    (q < max_q, best first) of motifs at least MIN_WIDTH wide."""
     if not discovered or not known:
         return
     from memelite.tomtom import tomtom
@@ -150,16 +151,14 @@ def match(discovered: list[Discovered], known: list[Motif], max_q: float = 0.05)
     targets = [k.pwm for k in known] + decoys()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p_values, _, _, overlaps, _ = tomtom([m.ppm for m in discovered], targets, reverse_complement=False, n_jobs=1)[:5]
+        p_values = tomtom([m.ppm for m in discovered], targets, reverse_complement=False, n_jobs=1)[0]
     p_values = p_values[:, :len(known)]  # the decoys only calibrate the background
-    needed = np.minimum(MIN_OVERLAP, [k.pwm.shape[1] for k in known])
-    too_short = np.asarray(overlaps, dtype=np.float64)[:, :len(known)] < needed
     p_values = np.nan_to_num(np.asarray(p_values, dtype=np.float64), nan=1.0)
     q_values = benjamini_hochberg(p_values.ravel()).reshape(p_values.shape)
     for i, motif in enumerate(discovered):
         order = np.argsort(p_values[i])
         motif.matches = [(known[j].name, float(p_values[i, j]), float(q_values[i, j])) for j in order
-                         if q_values[i, j] < max_q and not too_short[i, j]]
+                         if q_values[i, j] < max_q and motif.ppm.shape[1] >= MIN_WIDTH]
         motif.best = (known[order[0]].name, float(p_values[i, order[0]]), float(q_values[i, order[0]]))
 
 
