@@ -200,3 +200,17 @@ def test_a_score_does_not_depend_on_the_sequences_scored_beside_it(trained):
         alone = np.array([model.predict([s])[0] for s in sequences[:8]])
         np.testing.assert_allclose(alone, together[:8], atol=1e-6, rtol=0, err_msg=name)
         np.testing.assert_allclose(model.predict(sequences[::-1])[::-1], together, atol=1e-6, rtol=0, err_msg=name)
+
+
+def test_kmer_ridge_weight_tables_give_the_pipelines_predictions(trained):
+    """The loaded KMER_RIDGE predicts from its weight tables; they must give the fitted sklearn
+    pipeline's numbers, for reporters, other lengths, N and letters the vocabulary never saw."""
+    from decaylm.models import load_model
+
+    model = load_model(trained / "models" / "KMER_RIDGE")
+    rng = np.random.default_rng(0)
+    sequences = ["".join(rng.choice(list("ACGT"), size=n)) for n in (110, 110, 37, 3, 250)]
+    sequences += ["ACGTNNACGT" * 11, "ACGTRYACGT" * 3, "A"]
+    expected = model.pipeline.predict(sequences)
+    assert np.allclose(model.predict(sequences), expected, rtol=1e-5, atol=1e-5)
+    assert np.ptp(expected) > 0.01  # the sequences score differently, so equality means something

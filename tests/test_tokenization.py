@@ -510,7 +510,7 @@ def test_stats_and_figure(tmp_path, trained):
 
 
 def fake_snakemake(**sections) -> SimpleNamespace:
-    """The parts of Snakemake's `snakemake` object a script reads (input, output, params, log)."""
+    """The parts of Snakemake's `snakemake` object a script reads (input, output, params, wildcards, log)."""
     return SimpleNamespace(**{
         key: SimpleNamespace(**value) if isinstance(value, dict) else value for key, value in sections.items()
     })
@@ -522,7 +522,8 @@ def test_train_tokenizer_script(tmp_path):
     out, log = tmp_path / "tokenizers" / "bpe" / "tokenizer.json", tmp_path / "bpe.log"
     snakemake = fake_snakemake(
         input={"split": str(split_path)}, output={"tokenizer": str(out)},
-        params={"spec": {"kind": "bpe", "vocab_size": 50, "seed": 4}, "seed": 4}, log=[str(log)],
+        params={"spec": {"kind": "bpe", "vocab_size": 50, "seed": 4}, "seed": 4}, wildcards={"tokenizer": "bpe"},
+        log=[str(log)],
     )
     runpy.run_path(str(REPO / "scripts" / "train_tokenizer.py"), init_globals={"snakemake": snakemake})
     tok = load_tokenizer(out)

@@ -4,6 +4,12 @@ In the spirit of the UTR-Seq k-mer regression (Rabani et al. 2017). scikit-learn
 work: CountVectorizer's char n-grams are exactly the overlapping k-mers. Alpha is chosen by
 cross-validation folds that keep overlap groups together, so overlapping reporters do not
 make a weak penalty look good.
+
+A loaded model predicts without the vectorizer: the fitted pipeline is linear in the k-mer
+counts, so each k-mer's weight (ridge coefficient over its MaxAbsScaler scale) goes into a table
+indexed by the k-mer's code, and a prediction is the sum of the table over the sequence's windows
+plus the intercept, the same number as the pipeline's up to float rounding (a test checks it) and
+about 20 times faster, which is what in-silico mutagenesis needs (3 x L mutants per sequence).
 """
 
 from __future__ import annotations
@@ -53,14 +59,55 @@ def train(split, spec: ModelSpec, out_dir) -> None:
     write_model_json(out_dir, spec, training_length(split), {"weights": WEIGHTS}, alpha=float(model[-1].alpha_))
 
 
+class KmerWeights:
+    """The fitted pipeline as one weight table per k over k-mer codes (letters of the vocabulary, plus a
+    code for padding and letters it never saw, whose k-mers weigh nothing)."""
+
+    def __init__(self, pipeline):
+        vectorizer, scaler, ridge = pipeline[0], pipeline[1], pipeline[-1]
+        weights = np.asarray(ridge.coef_, dtype=np.float64).ravel() / scaler.scale_
+        self.intercept = float(np.asarray(ridge.intercept_).ravel()[0])
+        self.letters = sorted({c for kmer in vectorizer.vocabulary_ for c in kmer})
+        self.base = len(self.letters) + 1  # the last code: padding or an unseen letter
+        self.k_max = max(len(kmer) for kmer in vectorizer.vocabulary_)
+        self.tables = [np.zeros(self.base ** k) for k in range(1, self.k_max + 1)]
+        index = {c: i for i, c in enumerate(self.letters)}
+        for kmer, column in vectorizer.vocabulary_.items():
+            code = 0
+            for c in kmer:
+                code = code * self.base + index[c]
+            self.tables[len(kmer) - 1][code] = weights[column]
+        self.lookup = np.full(256, self.base - 1, dtype=np.int64)
+        for c, i in index.items():
+            self.lookup[ord(c)] = i
+
+    def predict(self, sequences: list[str]) -> np.ndarray:
+        if not sequences:
+            return np.zeros(0)
+        width = max(len(s) for s in sequences)
+        padded = np.frombuffer("".join(s.ljust(width, "\0") for s in sequences).encode("latin-1", "replace"),
+                               dtype=np.uint8).reshape(len(sequences), width)
+        codes = self.lookup[padded]
+        total = np.full(len(sequences), self.intercept)
+        window = np.zeros((len(sequences), width), dtype=np.int64)
+        for k, table in enumerate(self.tables, start=1):
+            # codes of the k-mers starting at each position: the (k-1)-mer codes shifted by one letter
+            window = window[:, : width - k + 1] * self.base + codes[:, k - 1:]
+            total += table[window].sum(axis=1)
+        return total
+
+
 class KmerRidge(TrainedModel):
     def __init__(self, folder, record):
         super().__init__(folder, record)
         with open(self.path("weights"), "rb") as handle:
             self.pipeline = pickle.load(handle)
+        self.weights = KmerWeights(self.pipeline)
 
     def predict(self, sequences, batch_size: int = 256) -> np.ndarray:
-        return self.pipeline.predict(list(sequences)).astype(np.float32)
+        sequences = list(sequences)
+        return np.concatenate([self.weights.predict(sequences[i:i + 4096]) for i in range(0, len(sequences), 4096)]
+                              or [np.zeros(0)]).astype(np.float32)
 
 
 def load(folder, record) -> KmerRidge:
