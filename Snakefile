@@ -30,6 +30,24 @@ include: "rules/predict.smk"
 include: "rules/interpret.smk"
 
 
+# Rules of seconds of pandas or numpy run where Snakemake runs, not as cluster jobs: a queue wait
+# and a status-check round per job would cost more than the work, and they sit on the path to the
+# table (data preparation before every training job; scoring and combining after each). The
+# cluster gets the tokenizers, pretraining, training, prediction and interpretation.
+localrules:
+    simulate_data,
+    normalize_expression,
+    compute_target,
+    split_data,
+    evaluate_model,
+    ensemble_models,
+    repeat_ensemble,
+    combine_repeats,
+    pool_folds,
+    compare_models,
+    provenance,
+
+
 rule all:
     input:
         final_outputs(),

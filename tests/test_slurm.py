@@ -293,7 +293,8 @@ needs_pipeline = pytest.mark.skipif(
 @pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
 def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path, tiny_run):
     """config/tiny.yaml end to end with profiles/slurm as `make slurm` uses it, on a cluster
-    without GRES (CPU-only): every job a SLURM job, none with a GPU, and comparison.tsv and
+    without GRES (CPU-only): every job of a non-local rule a SLURM job (the Snakefile's localrules,
+    seconds of data preparation, scoring and combining, run beside Snakemake), none with a GPU, and comparison.tsv and
     every predictions.tsv byte-identical to the local run of the session (`tiny_run`, same seeds)."""
     results = "results_tiny"  # inside the copy
     # to the comparison table (every training rule; not the predict and interpret stages, which
@@ -311,6 +312,9 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path, tiny_run):
     jobs = JOB_HEADER.findall(text)
     remote = {jobid: rule for local, rule, jobid in jobs if not local}
     assert remote, text[-4000:]
+    assert {rule for local, rule, _ in jobs if local} == {"simulate_data", "normalize_expression", "compute_target",
+                                                         "split_data", "evaluate_model", "ensemble_models",
+                                                         "compare_models"}
     submitted = check_all_jobs_ran_on_slurm(cluster, text, len(remote))
     assert set(submitted) == set(remote)
     trained = TRAINING_RULES & set(remote.values())
