@@ -54,6 +54,8 @@ MODISCO_DEFAULTS = {
 }
 
 
+MAX_MOTIFS = 20  # patterns reported per model, most seqlets first (interpret.max_motifs)
+
 # the settings of a second try when the clustering fails (an 8-nt window, clusters of 10 or more)
 WIDE_WINDOW = {"sliding_window_size": 8, "flank_size": 4, "min_metacluster_size": 20, "final_min_cluster_size": 10}
 
@@ -88,7 +90,7 @@ def _trim(cwm: np.ndarray, fraction: float) -> slice:
 
 
 def discover(x: np.ndarray, hyp: np.ndarray, settings: dict | None = None, trim_fraction: float = 0.3,
-             max_motifs: int = 10, _retry: bool = True) -> list[Discovered]:
+             max_motifs: int = MAX_MOTIFS, _retry: bool = True) -> list[Discovered]:
     """modisco-lite on one-hot x and hypothetical contributions hyp (both (N, 4, L)); patterns of both
     signs, most seqlets first, at most `max_motifs`. When its Leiden clustering fails on NaN affinities
     (seen with the 6-nt window on MORPH_O's real-data maps), it is run once more with WIDE_WINDOW."""

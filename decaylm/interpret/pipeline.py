@@ -51,7 +51,7 @@ def run_status(run_json) -> str | None:
 
 
 def _settings(settings: dict) -> dict:
-    defaults = {"n_sequences": 100, "seed": 0, "backgrounds": 50, "position_step": 10, "meme": [], "max_motifs": 20,
+    defaults = {"n_sequences": 100, "seed": 0, "backgrounds": 50, "position_step": 10, "meme": [], "max_motifs": motifs.MAX_MOTIFS,
                 "positional_motifs": 3, "gradients": True, "max_q": 0.05, "modisco": {}}
     return {**defaults, **(settings or {})}
 

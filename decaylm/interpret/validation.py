@@ -83,7 +83,7 @@ def planted_effects(cfg) -> dict[str, float]:
 
 
 def recover_planted(seed: int = 11, n_reporters: int = 6000, n_sequences: int = 600, n_backgrounds: int = 100,
-                    modisco: dict | None = None, max_motifs: int = 20, effects: bool = True) -> Recovery:
+                    modisco: dict | None = None, max_motifs: int = motifs.MAX_MOTIFS, effects: bool = True) -> Recovery:
     """Simulate, train the k-mer ridge (k <= 6) on 90% of the reporters, interpret n_sequences of the rest."""
     from decaylm import simulate
     from decaylm.interpret.pipeline import known_motifs
