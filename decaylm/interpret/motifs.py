@@ -159,8 +159,9 @@ def match(discovered: list[Discovered], known: list[Motif], max_q: float = 0.05)
     q_values = benjamini_hochberg(p_values.ravel()).reshape(p_values.shape)
     for i, motif in enumerate(discovered):
         order = np.argsort(p_values[i])
+        wide = motif.ppm.shape[1] >= MIN_WIDTH
         motif.matches = [(known[j].name, float(p_values[i, j]), float(q_values[i, j])) for j in order
-                         if q_values[i, j] < max_q and motif.ppm.shape[1] >= MIN_WIDTH]
+                         if wide and q_values[i, j] < max_q]
         motif.best = (known[order[0]].name, float(p_values[i, order[0]]), float(q_values[i, order[0]]))
 
 

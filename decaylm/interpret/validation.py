@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import r2_score
 
 from decaylm.interpret import attribution, marginalize, motifs
 
@@ -101,9 +102,7 @@ def recover_planted(seed: int = 11, n_reporters: int = 6000, n_sequences: int = 
         train(split, parse_model_spec("RIDGE", {"kind": "kmer_ridge", "k_max": 6, "cv_folds": 3}, 0), folder)
         model = load_model(folder)
         test = split[split["split"] == "test"]
-        predicted = model.predict(test["sequence"].tolist())
-        y = test["y"].to_numpy()
-        r2 = float(1 - np.sum((y - predicted) ** 2) / np.sum((y - y.mean()) ** 2))
+        r2 = float(r2_score(test["y"], model.predict(test["sequence"].tolist())))
         chosen = attribution.test_sequences(split, n_sequences, 0)["sequence"].tolist()
         _, delta = attribution.ism(model, chosen)
         found = motifs.discover(attribution.one_hot_batch(chosen), attribution.hypothetical(delta), modisco,

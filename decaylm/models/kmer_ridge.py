@@ -8,8 +8,9 @@ make a weak penalty look good.
 A loaded model predicts without the vectorizer: the fitted pipeline is linear in the k-mer
 counts, so each k-mer's weight (ridge coefficient over its MaxAbsScaler scale) goes into a table
 indexed by the k-mer's code, and a prediction is the sum of the table over the sequence's windows
-plus the intercept, the same number as the pipeline's up to float rounding (a test checks it) and
-about 20 times faster, which is what in-silico mutagenesis needs (3 x L mutants per sequence).
+plus the intercept: the same number as the pipeline's up to float rounding (a test checks it),
+without the vectorizer's per-string work, which in-silico mutagenesis pays 3 x L times per
+sequence (speeds: docs/interpretation.md, "Speed").
 """
 
 from __future__ import annotations
