@@ -151,7 +151,7 @@ def summary(comparison: Path, root: Path, names: list[str]) -> str:
 def ensemble_folder(folder: Path, name: str, members: dict[str, Path]) -> Path:
     """An ensemble model folder of the member rows' folders, with a run.json that ran."""
     from decaylm.io import write_json
-    from decaylm.model_specs import parse_model_spec
+    from decaylm.models.registry import parse_model_spec
     from decaylm.models.ensemble import write_ensemble
 
     write_ensemble(folder, parse_model_spec(name, {"kind": "ensemble", "members": list(members)}, 0), members)

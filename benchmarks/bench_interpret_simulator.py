@@ -6,7 +6,7 @@
 
 Per seed and setting: the known elements missed (no motif of the planted sign, or more seqlets in
 motifs of the other sign), whether UUAG came out as a new stabilizing motif, the number of patterns,
-and the seqlets of each element's planted-sign motifs. The test (tests/test_interpret.py) uses seed
+and the seqlets of each element's planted-sign motifs. The test (tests/test_interpret_validation.py) uses seed
 11, so settings are chosen on the other seeds.
 """
 

@@ -27,7 +27,7 @@ from sklearn.metrics import r2_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from decaylm.model_specs import parse_model_spec, parse_pretraining_spec  # noqa: E402
+from decaylm.models.registry import parse_model_spec, parse_pretraining_spec  # noqa: E402
 from decaylm.models import bert, cnn, load_model, mlm  # noqa: E402
 from decaylm.models.common import parts  # noqa: E402
 
@@ -130,7 +130,7 @@ def tokenizer_dir(name: str, split: pd.DataFrame, work: Path, seed: int) -> Path
     out = work / "tokenizers" / name
     if (out / ".done").exists():
         return out
-    from decaylm.tokenization import train_tokenizer
+    from decaylm.tokenizers import train_tokenizer
 
     train = parts(split)["train"]
     train_tokenizer(TOKENIZERS[name], train["sequence"].tolist(), train["y"].to_numpy(), out, seed)
@@ -149,7 +149,7 @@ def diagnose_batch_norm() -> None:
 
     from torch import nn
 
-    from decaylm import training
+    from decaylm.models import training
 
     plain = training.validation_loss
 

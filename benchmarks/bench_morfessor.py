@@ -23,7 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
 
-from decaylm.tokenization import token_counts, train_tokenizer  # noqa: E402
+from decaylm.tokenizers import token_counts, train_tokenizer  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "utrseq" / "reporter_seq.txt"
 

@@ -26,7 +26,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from decaylm.models import load_model  # noqa: E402
 from decaylm.models.artifact import MODEL_FILE  # noqa: E402
-from decaylm.predict import read_sequences, score_windows  # noqa: E402
+from decaylm.predict import score_windows  # noqa: E402
+from decaylm.sequences import read_sequences  # noqa: E402
 
 UTRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "utrseq" / "test_seq.txt"
 

@@ -7,13 +7,12 @@ from pathlib import Path
 
 from decaylm.errors import InputError
 from decaylm.libraries import check_libraries, library_names
-from decaylm.model_specs import MODEL_KINDS, parse_model_spec, parse_pretraining_spec
-from decaylm.repeats import SEEDED_KINDS, repeat_count
+from decaylm.models.registry import SEEDED_KINDS, kinds_with_link, parse_model_spec, parse_pretraining_spec
+from decaylm.repeats import repeat_count
 from decaylm.sources import COUNTS_FILE, SEQUENCES_FILE
 from decaylm.split import check_fractions, read_split_file
-from decaylm.tokenizer_specs import resolve_spec
+from decaylm.tokenizers.specs import resolve_spec
 
-MODEL_KINDS_WITH_TOKENIZER = {kind for kind, spec in MODEL_KINDS.items() if "tokenizer" in spec.links}
 
 
 def check_config(config: dict) -> None:
@@ -175,7 +174,7 @@ def _check_models(config: dict) -> None:
     pretraining = config.get("pretraining", {})
     for name, spec in config["models"].items():
         parsed = parse_model_spec(name, spec, config.get("seed", 0))  # keys and types
-        if spec["kind"] in MODEL_KINDS_WITH_TOKENIZER:
+        if spec["kind"] in kinds_with_link("tokenizer"):
             tokenizer = spec.get("tokenizer")
             if tokenizer is None:
                 raise InputError(f"models.{name}.tokenizer", "missing", f"name one of the tokenizers: {sorted(tokenizers)}")
@@ -244,7 +243,7 @@ def resolve_auto_members(config: dict) -> None:
 
 
 def _check_aux_hours(name: str, hours: list, data: dict) -> None:
-    """Auxiliary hours (a list of numbers: decaylm.model_specs checked that) are measured hours, where
+    """Auxiliary hours (a list of numbers: decaylm.models.specs checked that) are measured hours, where
     the source says which hours it has."""
     key = f"models.{name}.aux_hours"
     missing = [h for h in hours if data["source"] in ("simulated", "utrseq") and h not in data["hours"]]

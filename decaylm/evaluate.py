@@ -10,11 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy.stats import pearsonr, spearmanr  # noqa: E402
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  # noqa: E402
 
 from decaylm.errors import InputError  # noqa: E402
 from decaylm.io import atomic_path, write_text, write_tsv  # noqa: E402
+from decaylm.metrics import part_r2, r2_score, regression_metrics  # noqa: E402
 
 METRIC_COLUMNS = ["mse", "mae", "rmse", "r2", "pearson", "spearman"]
 COMPARISON_COLUMNS = ["model", *METRIC_COLUMNS, "n_test"]
@@ -26,25 +25,16 @@ INTERVAL_COLUMNS = ["valid_r2", "r2_ci_low", "r2_ci_high", "d_r2_best", "d_r2_be
 EXTRA_COLUMNS = ("r2_truth", "repeats", "r2_seed_sd", "folds", "r2_fold_sd", "members", "chosen_on_valid")
 
 
-def regression_metrics(y_true, y_pred) -> dict:
-    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-    mse = mean_squared_error(y_true, y_pred)
-    return {"mse": mse, "mae": mean_absolute_error(y_true, y_pred), "rmse": math.sqrt(mse),
-            "r2": r2_score(y_true, y_pred), "pearson": pearsonr(y_true, y_pred)[0],
-            "spearman": spearmanr(y_true, y_pred)[0], "n_test": int(len(y_true))}
-
-
 def model_metrics(model: str, predictions: pd.DataFrame, run: dict, truth: pd.DataFrame | None = None) -> dict:
     """Test-split metrics for one model; a model that did not run gets its reason instead."""
     if run.get("status") != "ok":
         return {"model": model, "status": f"not run: {run.get('reason', 'unknown reason')}"}
     test = predictions[predictions["split"] == "test"]
     metrics = {"model": model, **regression_metrics(test["y_true"], test["y_pred"]), "status": "ok"}
-    valid = predictions[predictions["split"] == "valid"]
     if "folds" in run:  # pooled out-of-fold predictions (decaylm/folds.py): every reporter is a test reporter
         metrics.update(valid_r2=run["valid_r2"], folds=run["folds"], r2_fold_sd=run["r2_fold_sd"])
     else:
-        metrics["valid_r2"] = r2_score(valid["y_true"], valid["y_pred"])
+        metrics["valid_r2"] = part_r2(predictions, "valid")
     if "chosen_on_valid" in run:  # an ensemble: its members, and whether the pipeline chose them on valid
         metrics["members"] = ", ".join(run.get("members", []))
         metrics["chosen_on_valid"] = bool(run["chosen_on_valid"])

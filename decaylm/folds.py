@@ -16,17 +16,18 @@ bootstrap draws overlap groups of all reporters (data/folds/pooled.tsv).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from decaylm.errors import InputError
-from decaylm.io import read_json, read_tsv, write_json, write_tsv
-from decaylm.model_specs import ModelSpec
-from decaylm.models.artifact import MODEL_FILE, read_model_json, write_model_json
-from decaylm.repeats import part_r2
+from decaylm.io import read_json, read_tsv, write_tsv
+from decaylm.models.specs import ModelSpec
+from decaylm.provenance import members_not_run, write_run
+from decaylm.models.artifact import MODEL_FILE, read_model_json
+from decaylm.models.ensemble import write_member_mean
+from decaylm.metrics import part_r2
 from decaylm.split import PARTS
 
 SEPARATOR = "/fold"  # job name X/fold2 -> folder models/X/fold2
@@ -117,14 +118,13 @@ def pool_folds(name: str, prediction_paths: list, run_paths: list, out_dir) -> d
     pooled = pd.concat([frame[frame["split"] == "test"].assign(fold=folder.name)
                         for folder, frame in zip(folders, frames)], ignore_index=True)
     record = {"model": name, "folds": len(folders), "members": [folder.name for folder in folders]}
-    failed = [folder.name for folder, run in zip(folders, runs) if run.get("status") != "ok"]
-    if failed:
+    reason = members_not_run(folders, runs)
+    if reason:
         pooled["y_pred"] = np.nan
         write_tsv(pd.DataFrame({"fold": [folder.name for folder in folders], "status": [run.get("status") for run in runs]}),
                   out_dir / "folds.tsv")
-        reason = next(run.get("reason", "unknown reason") for run in runs if run.get("status") != "ok")
         write_tsv(pooled, out_dir / "predictions.tsv", float_format="%.8g")
-        write_json({**record, "status": "not_run", "reason": f"{', '.join(failed)}: {reason}"}, out_dir / "run.json")
+        write_run(out_dir / "run.json", record, "not_run", reason=reason)
         return record
     if pooled["id"].duplicated().any():
         raise InputError(f"models/{name}", "a reporter is a test reporter of two folds", "re-run split_folds")
@@ -134,11 +134,10 @@ def pool_folds(name: str, prediction_paths: list, run_paths: list, out_dir) -> d
                           "r2": [part_r2(frame, "test") for frame in frames]})
     write_tsv(table, out_dir / "folds.tsv", float_format="%.6g")
     write_tsv(pooled, out_dir / "predictions.tsv", float_format="%.8g")
-    records = [read_model_json(folder) for folder in folders]
-    spec = ModelSpec(name, "ensemble", None, None, int(records[0]["spec"].get("seed", 0)), {})
-    write_model_json(out_dir, spec, records[0]["input_length"], {}, min_length=records[0].get("min_length", 1),
-                     members=[os.path.relpath(folder.resolve(), out_dir.resolve()) for folder in folders],
-                     folds=len(folders), fold_spec=records[0]["spec"])
-    write_json({**record, "status": "ok", "valid_r2": float(table["valid_r2"].mean()),
-                "r2_fold_sd": float(table["r2"].std(ddof=1))}, out_dir / "run.json")
+    first = read_model_json(folders[0])
+    spec = ModelSpec(name, "ensemble", None, None, int(first["spec"].get("seed", 0)), {})
+    write_member_mean(out_dir, spec, folders, f"models/{name}", mean_of="folds", folds=len(folders),
+                      fold_spec=first["spec"])
+    write_run(out_dir / "run.json", record, "ok", valid_r2=float(table["valid_r2"].mean()),
+              r2_fold_sd=float(table["r2"].std(ddof=1)))
     return record

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 from decaylm import __version__
+from decaylm.io import write_json
 
 PACKAGES = ["decaylm", "snakemake", "torch", "transformers", "tokenizers", "morfessor", "numpy", "pandas",
             "scipy", "scikit-learn", "matplotlib"]
@@ -41,5 +41,17 @@ def provenance(settings: dict, seed: int | None = None, repo: str | Path = ".") 
             "python": platform.python_version(), "platform": platform.platform()}
 
 
-def stamped(record: dict) -> dict:
-    return {**record, "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+def write_run(path, record: dict, status: str, **fields) -> None:
+    """A model job's run record (run.json): what produced it, then its status ("ok", or "not_run" with
+    the reason) and the job's own fields."""
+    write_json({**record, "status": status, **fields}, path)
+
+
+def members_not_run(folders, runs: list[dict]) -> str | None:
+    """Why a model made of member folders (repeats, folds) did not run: the members that did not,
+    and the first one's reason; None when all ran."""
+    failed = [Path(folder).name for folder, run in zip(folders, runs) if run.get("status") != "ok"]
+    if not failed:
+        return None
+    reason = next(run.get("reason", "unknown reason") for run in runs if run.get("status") != "ok")
+    return f"{', '.join(failed)}: {reason}"

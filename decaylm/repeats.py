@@ -15,19 +15,19 @@ Deterministic kinds (kmer_ridge: a seed changes nothing) and ensembles train onc
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import r2_score
 
-from decaylm.io import read_json, read_tsv, write_json, write_tsv
-from decaylm.model_specs import ModelSpec
-from decaylm.models.artifact import MODEL_FILE, read_model_json, write_model_json
-from decaylm.models.ensemble import average_predictions
+from decaylm.metrics import part_r2
+from decaylm.io import read_json, read_tsv, write_tsv
+from decaylm.models.registry import SEEDED_KINDS
+from decaylm.models.specs import ModelSpec
+from decaylm.provenance import members_not_run, write_run
+from decaylm.models.artifact import MODEL_FILE, read_model_json
+from decaylm.models.ensemble import average_predictions, write_member_mean
 
-SEEDED_KINDS = ("cnn", "bert", "pretrained")  # kinds whose training a seed changes
 SEPARATOR = "/repeat"  # job name X/repeat2 -> folder models/X/repeat2
 
 
@@ -56,30 +56,23 @@ def repeat_seed(config: dict, job: str) -> int:
     return seed + (int(job.split(SEPARATOR)[1]) - 1 if SEPARATOR in job else 0)
 
 
-def part_r2(frame: pd.DataFrame, part: str) -> float:
-    """R2 of a predictions table (id, split, y_true, y_pred) on one part of the split."""
-    rows = frame[frame["split"] == part]
-    return float(r2_score(rows["y_true"], rows["y_pred"]))
-
-
 def combine_repeats(name: str, prediction_paths: list, run_paths: list, out_dir) -> dict:
     """Write models/NAME/{predictions.tsv, run.json, repeats.tsv, model.json} from the repeat folders."""
     out_dir = Path(out_dir)
     runs = [read_json(path) for path in run_paths]
-    failed = [Path(path).parent.name for path, run in zip(run_paths, runs) if run.get("status") != "ok"]
     (out_dir / MODEL_FILE).unlink(missing_ok=True)
     folders = [Path(path).parent for path in prediction_paths]
     record = {"model": name, "repeats": len(folders), "seeds": [run.get("seed") for run in runs],
               "members": [folder.name for folder in folders]}
-    if failed:
-        # a repeat that did not run (e.g. pretrained weights offline) makes the model not run
-        reason = next(run.get("reason", "unknown reason") for run in runs if run.get("status") != "ok")
+    # a repeat that did not run (e.g. pretrained weights offline) makes the model not run
+    reason = members_not_run([Path(path).parent for path in run_paths], runs)
+    if reason:
         frame = read_tsv(prediction_paths[0])
         frame["y_pred"] = np.nan
         write_tsv(pd.DataFrame({"repeat": [folder.name for folder in folders], "seed": record["seeds"],
                                 "status": [run.get("status") for run in runs]}), out_dir / "repeats.tsv")
         write_tsv(frame, out_dir / "predictions.tsv", float_format="%.8g")
-        write_json({**record, "status": "not_run", "reason": f"{', '.join(failed)}: {reason}"}, out_dir / "run.json")
+        write_run(out_dir / "run.json", record, "not_run", reason=reason)
         return record
     frames = {folder.name: read_tsv(path) for folder, path in zip(folders, prediction_paths)}
     table = pd.DataFrame({"repeat": list(frames), "seed": record["seeds"],
@@ -87,13 +80,11 @@ def combine_repeats(name: str, prediction_paths: list, run_paths: list, out_dir)
                           "r2": [part_r2(frame, "test") for frame in frames.values()]})
     write_tsv(table, out_dir / "repeats.tsv", float_format="%.6g")
     write_tsv(average_predictions(frames), out_dir / "predictions.tsv", float_format="%.8g")
-    records = [read_model_json(folder) for folder in folders]
     spec = ModelSpec(name, "repeat_ensemble", None, None, int(record["seeds"][0] or 0), {"of": name})
-    write_model_json(out_dir, spec, records[0]["input_length"], {}, min_length=records[0].get("min_length", 1),
-                     members=[os.path.relpath(folder.resolve(), out_dir.resolve()) for folder in folders],
-                     repeats=len(folders), repeated_spec=records[0]["spec"])
-    write_json({**record, "status": "ok", "train_seconds": sum(run.get("train_seconds", 0) for run in runs)},
-               out_dir / "run.json")
+    first = read_model_json(folders[0])
+    write_member_mean(out_dir, spec, folders, f"models/{name}", mean_of="repeats", repeats=len(folders),
+                      repeated_spec=first["spec"])
+    write_run(out_dir / "run.json", record, "ok", train_seconds=sum(run.get("train_seconds", 0) for run in runs))
     return record
 
 
@@ -105,14 +96,12 @@ def repeat_ensemble(name: str, of_dir, out_dir) -> None:
     run = read_json(of_dir / "run.json")
     frame = read_tsv(of_dir / "predictions.tsv")
     write_tsv(frame, out_dir / "predictions.tsv", float_format="%.8g")
-    record = {"model": name, "of": of_dir.name, "repeats": run.get("repeats"), "seeds": run.get("seeds"),
-              "status": run.get("status")}
+    record = {"model": name, "of": of_dir.name, "repeats": run.get("repeats"), "seeds": run.get("seeds")}
     if run.get("status") == "ok":
         of = read_model_json(of_dir)
-        members = [os.path.relpath((of_dir / member).resolve(), out_dir.resolve()) for member in of["members"]]
         spec = ModelSpec(name, "repeat_ensemble", None, None, int(of["spec"]["seed"]), {"of": of_dir.name})
-        write_model_json(out_dir, spec, of["input_length"], {}, min_length=of.get("min_length", 1), members=members,
-                         repeats=of.get("repeats"))
+        write_member_mean(out_dir, spec, [of_dir / member for member in of["members"]], f"models.{name}.of",
+                          mean_of="repeats", repeats=of.get("repeats"))
+        write_run(out_dir / "run.json", record, "ok")
     else:
-        record["reason"] = run.get("reason")
-    write_json(record, out_dir / "run.json")
+        write_run(out_dir / "run.json", record, run.get("status"), reason=run.get("reason"))

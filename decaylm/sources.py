@@ -84,8 +84,14 @@ def find_column(columns, name: str, path, key: str) -> str | None:
     return matches[0] if matches else None
 
 
-def read_sequences(path, has_header: bool = False, id_column="id", sequence_column="Sequence") -> pd.Series:
-    """id -> normalized sequence; refuses duplicates, empty sequences and letters outside ACGTUN."""
+def read_reporter_sequences(path, has_header: bool = False, id_column="id", sequence_column="Sequence"
+                            ) -> pd.Series:
+    """id -> normalized sequence of a data source's sequence table: the UTR-seq id<TAB>sequence file
+    (no header) or, with `has_header`, the table source's CSV; refuses duplicates, empty sequences
+    and letters outside ACGTUN.
+
+    Unlike decaylm.sequences.read_sequences (FASTA or TSV, header guessed), the layout is fixed: a
+    header line in reporter_seq.txt is an error, not skipped, and errors count table rows."""
     path = Path(path)
     _require_file(path, "sequence")
     try:
@@ -203,7 +209,7 @@ def read_counts(counts_path, sequences_path, hours: list[float], require_sequenc
     reporters = table[~is_spike]
     if reporters.empty:
         raise InputError(str(counts_path), "no reporter rows", "the file holds only spike-ins")
-    sequences = read_sequences(sequences_path)
+    sequences = read_reporter_sequences(sequences_path)
     keep = _check_ids_match(reporters.index, sequences.index, counts_path, sequences_path, require_sequences)
     reporters = reporters.loc[keep]
     return RawCounts(reporters=reporters, spikes=table[is_spike], sequences=sequences.loc[reporters.index])
@@ -286,7 +292,8 @@ def read_table(expression_path, sequences_path, id_column: str = "id", sequence_
         raise InputError(f"{expression_path} row 1", f"hour columns {list(hour_columns)} do not increase",
                          "order the hour columns by time, each hour once")
     expression = pd.DataFrame(values.to_numpy(), index=ids.to_numpy(), columns=hours)
-    sequences = read_sequences(sequences_path, has_header=True, id_column=id_column, sequence_column=sequence_column)
+    sequences = read_reporter_sequences(sequences_path, has_header=True, id_column=id_column,
+                                        sequence_column=sequence_column)
     keep = _check_ids_match(expression.index, sequences.index, expression_path, sequences_path, require_sequences)
     expression = expression.loc[keep]
     return expression, sequences.loc[expression.index]

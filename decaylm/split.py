@@ -4,6 +4,8 @@ The real library tiles 3'UTRs and holds point mutants: under a random split a qu
 test sequences share 30+ nt with a training sequence, which inflates test scores. Grouping
 reporters connected by a shared exact substring of `min_overlap` nt or more (any such
 substring contains a shared `min_overlap`-mer) and splitting whole groups avoids that leak.
+`shares_overlap` is the same test between two sets (MLM pretraining drops extra sequences that
+overlap valid or test reporters with it; count_test_leaks counts the leaks of a split).
 
 `split.method: file` takes the parts from a file instead (a published benchmark split, or the
 user's): read_split_file reads and checks it, split_from_file applies it; the overlap groups are
@@ -83,10 +85,17 @@ def split_table(target: pd.DataFrame, method: str, fractions: dict[str, float], 
     return out
 
 
+def shares_overlap(sequences: list[str], held_out: list[str], min_overlap: int) -> np.ndarray:
+    """Boolean mask over `sequences`: True where a sequence shares an exact substring of
+    `min_overlap` nt or more with any `held_out` sequence (the overlap split keeps such pairs together)."""
+    held_out_kmers = {s[i:i + min_overlap] for s in held_out for i in range(len(s) - min_overlap + 1)}
+    return np.array([any(s[i:i + min_overlap] in held_out_kmers for i in range(len(s) - min_overlap + 1))
+                     for s in sequences], dtype=bool)
+
+
 def longest_shared_substring_at_least(test: list[str], train: list[str], length: int) -> int:
     """How many test sequences share an exact substring of >= length nt with any training sequence."""
-    train_kmers = {s[i:i + length] for s in train for i in range(len(s) - length + 1)}
-    return sum(any(s[i:i + length] in train_kmers for i in range(len(s) - length + 1)) for s in test)
+    return int(shares_overlap(test, train, length).sum())
 
 
 # ---------------------------------------------------------------------------------------------

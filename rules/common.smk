@@ -1,68 +1,30 @@
 # Helpers shared by the workflow: config validation, paths, and which rule trains which model.
 
 import os
-import sys
 
-from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-# Scripts and jobs (also on cluster nodes, and in conda envs) import the decaylm package from here.
+# Conda environments (--use-conda) do not install the package: their jobs import it from here.
 REPO = workflow.basedir
-sys.path.insert(0, REPO)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p))
 
-from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error  # noqa: E402
-from decaylm.errors import InputError  # noqa: E402
-from decaylm.folds import fold_jobs, fold_names, fold_of  # noqa: E402
-from decaylm.libraries import fold_single_library, library_data, library_names, spec_in_library  # noqa: E402
-from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs  # noqa: E402
-from decaylm.sources import counts_file, sequences_file  # noqa: E402
+from decaylm.config import SIMULATED_SEQUENCES
+from decaylm.errors import InputError
+from decaylm.folds import fold_jobs, fold_names, fold_of
+from decaylm.libraries import library_data, library_names, spec_in_library
+from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
+from decaylm.sources import counts_file, sequences_file
+from decaylm.workflow import (
+    models_of_kind,
+    name_regex,
+    on_fold_of,
+    prepare_config,
+    trained_by,
+    units_of_kind,
+)
 
-
-def drop_disabled(entries):
-    """A config file that overrides config.yaml removes a default model or tokenizer with `NAME: null`."""
-    for name in [name for name, spec in entries.items() if spec is None]:
-        del entries[name]
-
-
-def prune_predict(config, removed_models):
-    """predict follows the rest of the config: a model removed with `NAME: null` is not scored
-    (a name that was never configured is still an error); `NAME: null` removes a sequences or
-    variants entry; the simulator's long 3'UTRs (`simulated`) are scored only on simulated data."""
-    predict = config.get("predict")
-    if not isinstance(predict, dict):
-        return
-    if isinstance(predict.get("models"), list):
-        predict["models"] = [name for name in predict["models"] if name not in removed_models]
-    for key in ("sequences", "variants"):
-        if isinstance(predict.get(key), dict):
-            drop_disabled(predict[key])
-    sequences = predict.get("sequences")
-    source = (config.get("data") or {}).get("source", "simulated")
-    if isinstance(sequences, dict) and source != "simulated":
-        for name in [name for name, path in sequences.items() if path == SIMULATED_SEQUENCES]:
-            del sequences[name]
-
-
-REMOVED_MODELS = {name for name, spec in config["models"].items() if spec is None} \
-    if isinstance(config.get("models"), dict) else set()
-for section in ("tokenizers", "models", "pretraining"):
-    if isinstance(config.get(section), dict):
-        drop_disabled(config[section])
-prune_predict(config, REMOVED_MODELS)
 try:
-    fold_single_library(config)  # one entry of data.libraries: merged into data, the run is today's
-    validate(config, "../schemas/config.schema.yaml")
-except WorkflowError as error:
-    # Snakemake prints a schema failure over a dozen lines; say it in one that names the key.
-    if not isinstance(error.__context__, ValidationError):
-        raise
-    raise WorkflowError(f"config error: {schema_error(error.__context__)}") from None
-except InputError as error:
-    raise WorkflowError(f"config error: {error}")
-try:
-    check_config(config)
+    REMOVED_MODELS = prepare_config(config, os.path.join(REPO, "schemas", "config.schema.yaml"))
 except InputError as error:
     raise WorkflowError(f"config error: {error}")
 
@@ -150,23 +112,8 @@ def predict_outputs():
             + expand(R("predict", "{name}_profiles.png"), name=sorted(PREDICT["sequences"])))
 
 
-def models_of_kind(*kinds):
-    return [name for name, spec in config["models"].items() if spec["kind"] in kinds]
-
-
-# Job names below a model: NAME/fold{k} per fold (decaylm/folds.py), NAME/repeat{r} per repeat
-# (decaylm/repeats.py); folds and repeats do not combine.
+# Job names: decaylm/workflow.py.
 FOLDS = fold_names(config)
-
-
-def units_of_kind(*kinds):
-    """A model's name, or its folds NAME/fold{k}: what an ensemble averages and what the folds pool."""
-    return [unit for name in models_of_kind(*kinds) for unit in fold_jobs(config, name)]
-
-
-def training_jobs_of_kind(*kinds):
-    """The training jobs of these kinds: a model (or fold of it), or NAME/repeat1..N when it has repeats."""
-    return [job for unit in units_of_kind(*kinds) for job in training_jobs(config, unit)]
 
 
 REPEATED = [name for name in config["models"] if repeat_count(config, name) > 1]
@@ -191,12 +138,6 @@ def pretraining_spec(wildcards):
     return config["pretraining"][base_model(wildcards.pretraining)]
 
 
-def on_fold_of(name, job):
-    """NAME on the fold of a job name (X/fold2 -> NAME/fold2), or NAME without folds."""
-    fold = fold_of(job)
-    return f"{name}/{fold}" if fold else name
-
-
 def split_of(wildcards):
     """The split a job trains on: its fold's, or the one split (a model, tokenizer or pretraining job);
     a model of a library trains on its library's split.tsv (the shared split with that library's target)."""
@@ -210,11 +151,6 @@ def split_of(wildcards):
 def scored_split():
     """The reporters the comparison scores: the test split, or under folds every reporter (pooled)."""
     return R("data", "folds", "pooled.tsv") if FOLDS else L("data", "split.tsv")
-
-
-def name_regex(names):
-    """A wildcard constraint matching exactly these names ('(?!)' matches nothing)."""
-    return "|".join(sorted(names)) if names else "(?!)"
 
 
 def raw_counts(data=None):

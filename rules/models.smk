@@ -6,41 +6,17 @@
 # Give big models more with `--set-threads train_bert=8` (the SLURM profile does).
 
 
-rule train_kmer_ridge:
+# The template of every training job; each kind's rule below (named in decaylm.models.registry)
+# says which models it trains and what differs: extra inputs, resources. Its own constraint
+# matches no model, so the template never runs a job itself.
+rule train_model:
     input:
         split=split_of,
     output:
         predictions=L("models", "{model}", "predictions.tsv"),
         run=L("models", "{model}", "run.json"),
     wildcard_constraints:
-        model=name_regex(training_jobs_of_kind("kmer_ridge")),
-    params:
-        spec=model_spec,
-        seed=model_seed,
-    log:
-        L("logs", "train", "{model}.log"),
-    benchmark:
-        L("benchmarks", "train", "{model}.tsv")
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=30,
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../scripts/train_model.py"
-
-
-rule train_cnn:
-    input:
-        split=split_of,
-        expression=rules.normalize_expression.output[0],  # auxiliary targets (aux_hours), when a model asks for them
-        aux_libraries=aux_library_splits,  # other libraries' targets (aux_libraries), when a model asks for them
-    output:
-        predictions=L("models", "{model}", "predictions.tsv"),
-        run=L("models", "{model}", "run.json"),
-    wildcard_constraints:
-        model=name_regex(training_jobs_of_kind("cnn")),
+        model="(?!)",
     params:
         spec=model_spec,
         seed=model_seed,
@@ -56,6 +32,45 @@ rule train_cnn:
         "../envs/torch.yaml"
     script:
         "../scripts/train_model.py"
+
+
+use rule train_model as train_kmer_ridge with:
+    wildcard_constraints:
+        model=trained_by(config, "train_kmer_ridge"),
+    resources:
+        mem_mb=8000,
+        runtime=30,
+
+
+use rule train_model as train_cnn with:
+    input:
+        split=split_of,
+        expression=rules.normalize_expression.output[0],  # auxiliary targets (aux_hours), when a model asks for them
+        aux_libraries=aux_library_splits,  # other libraries' targets (aux_libraries), when a model asks for them
+    wildcard_constraints:
+        model=trained_by(config, "train_cnn"),
+
+
+use rule train_model as train_bert with:
+    input:
+        split=split_of,
+        tokenizer=tokenizer_of,
+        pretrained=pretrained_of,
+        expression=rules.normalize_expression.output[0],
+        aux_libraries=aux_library_splits,
+    wildcard_constraints:
+        model=trained_by(config, "train_bert"),
+    resources:
+        mem_mb=16000,
+        runtime=240,
+
+
+use rule train_model as finetune_pretrained with:
+    wildcard_constraints:
+        model=trained_by(config, "finetune_pretrained"),
+    resources:
+        mem_mb=32000,
+        runtime=480,
 
 
 rule pretrain_mlm:
@@ -84,60 +99,6 @@ rule pretrain_mlm:
         "../scripts/pretrain_mlm.py"
 
 
-rule train_bert:
-    input:
-        split=split_of,
-        tokenizer=tokenizer_of,
-        pretrained=pretrained_of,
-        expression=rules.normalize_expression.output[0],  # auxiliary targets (aux_hours), when a model asks for them
-        aux_libraries=aux_library_splits,  # other libraries' targets (aux_libraries), when a model asks for them
-    output:
-        predictions=L("models", "{model}", "predictions.tsv"),
-        run=L("models", "{model}", "run.json"),
-    wildcard_constraints:
-        model=name_regex(training_jobs_of_kind("bert")),
-    params:
-        spec=model_spec,
-        seed=model_seed,
-    log:
-        L("logs", "train", "{model}.log"),
-    benchmark:
-        L("benchmarks", "train", "{model}.tsv")
-    threads: 1
-    resources:
-        mem_mb=16000,
-        runtime=240,
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../scripts/train_model.py"
-
-
-rule finetune_pretrained:
-    input:
-        split=split_of,
-    output:
-        predictions=L("models", "{model}", "predictions.tsv"),
-        run=L("models", "{model}", "run.json"),
-    wildcard_constraints:
-        model=name_regex(training_jobs_of_kind("pretrained")),
-    params:
-        spec=model_spec,
-        seed=model_seed,
-    log:
-        L("logs", "train", "{model}.log"),
-    benchmark:
-        L("benchmarks", "train", "{model}.tsv")
-    threads: 1
-    resources:
-        mem_mb=32000,
-        runtime=480,
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../scripts/train_model.py"
-
-
 # The mean of its members. `members: auto` arrives here as the list of candidates (decaylm.config):
 # the job chooses among them on valid only and records every combination in selection.tsv.
 rule ensemble_models:
@@ -149,7 +110,7 @@ rule ensemble_models:
         run=L("models", "{model}", "run.json"),
         selection=L("models", "{model}", "selection.tsv"),
     wildcard_constraints:
-        model=name_regex(units_of_kind("ensemble")),
+        model=name_regex(units_of_kind(config, "ensemble")),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -198,7 +159,7 @@ rule repeat_ensemble:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
     wildcard_constraints:
-        model=name_regex(models_of_kind("repeat_ensemble")),
+        model=name_regex(models_of_kind(config, "repeat_ensemble")),
     log:
         R("logs", "train", "{model}.log"),
     benchmark:

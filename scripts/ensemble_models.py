@@ -10,16 +10,16 @@ import logging
 from pathlib import Path
 
 from decaylm.errors import one_line_errors
-from decaylm.io import read_tsv, write_json, write_tsv
+from decaylm.io import read_tsv, write_tsv
 from decaylm.logs import setup_logging
-from decaylm.model_specs import parse_model_spec
+from decaylm.models.registry import parse_model_spec
 from decaylm.models.ensemble import (
     average_predictions,
     choose_members,
     listed_figures,
     write_ensemble,
 )
-from decaylm.provenance import provenance
+from decaylm.provenance import provenance, write_run
 
 with one_line_errors(snakemake.log[0]):
     setup_logging(snakemake.log[0])
@@ -52,4 +52,4 @@ with one_line_errors(snakemake.log[0]):
     write_tsv(averaged, snakemake.output.predictions)
     write_ensemble(out_dir, spec, {name: candidates[name] for name in members})
     record = provenance({"model": name, "spec": snakemake.params.spec}, snakemake.params.seed, snakemake.params.repo)
-    write_json({**record, "status": "ok", "train_seconds": 0.0, "members": members, **extra}, snakemake.output.run)
+    write_run(snakemake.output.run, record, "ok", train_seconds=0.0, members=members, **extra)

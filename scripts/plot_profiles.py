@@ -9,8 +9,8 @@ import pandas as pd
 from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv
 from decaylm.logs import setup_logging
-from decaylm.predict import read_sequences
 from decaylm.profiles import plot_profiles, windows_long
+from decaylm.sequences import read_sequences
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -28,8 +28,9 @@ with one_line_errors(snakemake.log[0]):
     if "variants" in snakemake.output.keys():
         from decaylm.io import write_tsv
         from decaylm.models import load_model
+        from decaylm.sequences import read_sequences
 
-        sequences = predict.read_sequences(snakemake.input.sequences)
+        sequences = read_sequences(snakemake.input.sequences)
         variants = predict.read_variants(snakemake.input.variants)
         predict.locate_variants(sequences, variants)  # a wrong ref stops before the model loads
         write_tsv(predict.score_variants([load_model(model_dir)], sequences, variants), snakemake.output.variants)

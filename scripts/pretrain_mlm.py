@@ -7,7 +7,7 @@ import torch
 from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv
 from decaylm.logs import setup_logging
-from decaylm.model_specs import parse_pretraining_spec
+from decaylm.models.registry import parse_pretraining_spec
 from decaylm.models.mlm import pretrain
 
 with one_line_errors(snakemake.log[0]):

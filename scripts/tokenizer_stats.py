@@ -5,7 +5,7 @@ from pathlib import Path
 from decaylm.errors import one_line_errors
 from decaylm.io import read_tsv, write_tsv
 from decaylm.logs import setup_logging
-from decaylm.tokenization import plot_token_counts, token_count_table, tokenizer_stats
+from decaylm.tokenizers import plot_token_counts, token_count_table, tokenizer_stats
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

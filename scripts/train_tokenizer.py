@@ -8,7 +8,7 @@ from pathlib import Path
 from decaylm.errors import InputError, one_line_errors
 from decaylm.io import read_tsv
 from decaylm.logs import setup_logging
-from decaylm.tokenization import TOKENIZER_FILE, train_tokenizer_from_split
+from decaylm.tokenizers import TOKENIZER_FILE, train_tokenizer_from_split
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

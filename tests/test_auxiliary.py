@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from decaylm.auxiliary import auxiliary_targets, load_auxiliary_targets, part_rows
-from decaylm.batching import collate_one_hot, one_hot_items, targets
+from decaylm.models.auxiliary import auxiliary_targets, load_auxiliary_targets, part_rows
+from decaylm.models.batching import collate_one_hot, one_hot_items, targets
 from decaylm.errors import InputError
-from decaylm.training import regression_loss
+from decaylm.models.training import regression_loss
 
 
 def tables(n=50, seed=0):

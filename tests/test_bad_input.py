@@ -1,9 +1,10 @@
 """Bad input stops the workflow with one line that names the file or key and the fix.
 
-Every case of tests/malformed.py is checked in-process, along the path the workflow takes. The
-config is merged as Snakemake merges config.yaml, --configfile and --config (the minimal config,
-the case's override, `results`), then rules/common.smk itself runs on it, as Snakemake runs it
-while parsing the workflow (drop `NAME: null` entries, the JSON schema, decaylm.config.check_config).
+Every case of tests/helpers/malformed.py is checked in-process, along the path the workflow takes.
+The config is merged as Snakemake merges config.yaml, --configfile and --config (the minimal config,
+the case's override, `results`), then prepared as rules/common.smk prepares it while Snakemake parses
+the workflow (decaylm.workflow.prepare_config: drop `NAME: null` entries, the JSON schema,
+decaylm.config.check_config).
 For an error inside a job, the data-stage scripts (normalize_expression, compute_target,
 split_data) run in order, wired as the rules wire them, until the case's target. Checked: one
 line holding the key or file, the problem and the fix; no Python traceback; no output of the
@@ -18,33 +19,20 @@ from __future__ import annotations
 
 import logging
 import runpy
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-import yaml
 from snakemake.iocontainers import Namedlist
 
-from tests.conftest import REPO
-from tests.malformed import (
-    CASES,
-    END_TO_END,
-    TABLE,
-    UTRSEQ,
-    Case,
-    ConfigRefused,
-    merged,
-    minimal_config,
-    workflow_config,
-    write_table,
-    write_utrseq,
-)
+from tests.helpers.configs import ConfigRefused, expression_inputs, minimal_config, workflow_config, write_config
+from tests.helpers.data import small_table, small_utrseq
+from tests.helpers.malformed import CASES, END_TO_END, TABLE, UTRSEQ, Case
+from tests.helpers.paths import REPO
+from tests.helpers.snakemake import run_snakemake
 
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TRACEBACK = "Traceback (most recent call last)"
 WORKERS = 2  # end-to-end cases are independent; two at a time halve the wall time on 2 cores
 BY_NAME = {case.name: case for case in CASES}
@@ -64,8 +52,8 @@ def fill(value, folder: Path):
 def prepare(case: Case, tmp: Path) -> tuple[Path, Path]:
     """The case's folder (valid UTR-seq and table data, then broken as the case says) and its results folder."""
     folder = tmp / case.name
-    write_utrseq(folder / "utrseq")
-    write_table(folder / "table")
+    small_utrseq(folder / "utrseq")
+    small_table(folder / "table")
     if case.data:
         case.data(folder)
     return folder, Path(fill(case.results, folder) if case.results else folder / "results")
@@ -98,12 +86,11 @@ def case_config(case: Case, folder: Path, results: Path) -> dict:
     return workflow_config(minimal_config(), fill(case.config, folder), {"results": str(results)})
 
 
-def stages(workflow: dict) -> list[tuple[str, dict, str, dict]]:
+def stages(config: dict) -> list[tuple[str, dict, str, dict]]:
     """(script, inputs, output under results, params) of each data stage, wired as rules/*.smk wire them."""
-    config = workflow["config"]
     results = Path(config["results"])
     return [
-        ("normalize_expression", workflow["expression_inputs"](None), "data/expression.tsv", {"data": config["data"]}),
+        ("normalize_expression", expression_inputs(config), "data/expression.tsv", {"data": config["data"]}),
         ("compute_target", {"expression": str(results / "data/expression.tsv")}, "data/target.tsv",
          {"target": config["target"]}),
         ("split_data", {"target": str(results / "data/target.tsv")}, "data/split.tsv", {"split": config["split"]}),
@@ -128,10 +115,10 @@ def run_script(name: str, inputs: dict, output: Path, params: dict, log: Path) -
             handler.close()
 
 
-def run_stages(workflow: dict, until: str) -> tuple[str, int]:
+def run_stages(config: dict, until: str) -> tuple[str, int]:
     """Run the data stages in order until the one writing `until` or the first failure: (output, exit code)."""
-    results = Path(workflow["config"]["results"])
-    for name, inputs, output, params in stages(workflow):
+    results = Path(config["results"])
+    for name, inputs, output, params in stages(config):
         code = run_script(name, inputs, results / output, params, results / "logs" / f"{name}.log")
         if code != 0 or output == until:
             return output, code
@@ -147,9 +134,9 @@ def test_bad_input_is_refused_in_one_line(case, tmp_path, capsys):
         output = str(refused.value)
         assert "\n" not in output
     else:  # the config passes; the job writing case.target stops with one line on stderr and in its log
-        workflow = case_config(case, folder, results)
+        config = case_config(case, folder, results)
         capsys.readouterr()
-        stage, code = run_stages(workflow, case.target)
+        stage, code = run_stages(config, case.target)
         output = capsys.readouterr().err
         assert (stage, code) == (case.target, 1), output
         assert not (results / case.target).exists()
@@ -172,7 +159,7 @@ def test_catalogue_is_broad():
 
 def _accepted_utrseq(folder: Path) -> list[list[str]]:
     """A valid UTR-seq folder with RNA (U), lower case, N and sequences of different lengths."""
-    write_utrseq(folder / "utrseq")
+    small_utrseq(folder / "utrseq")
     path = folder / "utrseq" / "reporter_seq.txt"
     rows = [line.split("\t") for line in path.read_text().splitlines()]
     rows[0][1] = rows[0][1].replace("T", "U")  # RNA
@@ -188,8 +175,8 @@ def test_accepted_inputs_pass_the_data_stages(tmp_path):
     """RNA (U), lower case, N and sequences of different lengths are accepted, as documented."""
     folder, results = tmp_path / "accepted", tmp_path / "accepted" / "results"
     rows = _accepted_utrseq(folder)
-    workflow = workflow_config(minimal_config(), fill(UTRSEQ, folder), {"results": str(results)})
-    assert run_stages(workflow, "data/split.tsv") == ("data/split.tsv", 0)
+    config = workflow_config(minimal_config(), fill(UTRSEQ, folder), {"results": str(results)})
+    assert run_stages(config, "data/split.tsv") == ("data/split.tsv", 0)
     split = pd.read_csv(results / "data" / "split.tsv", sep="\t").set_index("id")
     assert len(split) == 30 and set(split["split"]) == {"train", "valid", "test"}
     sequences = split["sequence"]
@@ -201,12 +188,12 @@ def test_accepted_inputs_pass_the_data_stages(tmp_path):
 
 def test_table_source_accepts_rna_and_lower_case(tmp_path):
     folder = tmp_path / "table_ok"
-    write_table(folder / "table")
+    small_table(folder / "table")
     path = folder / "table" / "sequences.csv"
     path.write_text(path.read_text().replace("R0,", "R0,acgu", 1).replace("R1,", "R1,UUUU", 1))
     results = folder / "results"
-    workflow = workflow_config(minimal_config(), fill(merged(TABLE, {}), folder), {"results": str(results)})
-    assert run_stages(workflow, "data/target.tsv") == ("data/target.tsv", 0)
+    config = workflow_config(minimal_config(), fill(TABLE, folder), {"results": str(results)})
+    assert run_stages(config, "data/target.tsv") == ("data/target.tsv", 0)
     target = pd.read_csv(results / "data" / "target.tsv", sep="\t").set_index("id")
     assert target.loc["R0", "sequence"].startswith("ACGT") and target.loc["R1", "sequence"].startswith("TTTT")
 
@@ -214,23 +201,14 @@ def test_table_source_accepts_rna_and_lower_case(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # end to end: Snakemake relays the line, exits non-zero and removes what the failed job wrote
 
-def snakemake(folder: Path, results: str, override: dict, targets=(), dry_run=False) -> subprocess.CompletedProcess:
-    """Run Snakemake from the repository (so the default profile applies) on the minimal config + `override`.
-
-    --nolock: concurrent Snakemakes in one working directory race on .snakemake/locks (a
-    FileNotFoundError traceback); each case writes only under its own results folder.
-    """
-    (folder / "minimal.yaml").write_text(yaml.safe_dump(minimal_config()))
-    (folder / "case.yaml").write_text(yaml.safe_dump(override))
-    command = [SNAKEMAKE, *targets, "--cores", "1", "--nolock", *(["--dry-run"] if dry_run else []),
-               "--configfile", str(folder / "minimal.yaml"), str(folder / "case.yaml"), "--config", f"results={results}"]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
-
-
 def run_case(case: Case, tmp: Path) -> dict:
+    """Snakemake from the repository (so the default profile applies) on the minimal config and the case's
+    layer: a dry run for a parse-time error, else a build of case.target."""
     folder, results = prepare(case, tmp)
-    target = [str(results / case.target)] if case.target else []
-    done = snakemake(folder, str(results), fill(case.config, folder), target, dry_run=not case.target)
+    configs = (write_config(folder / "minimal.yaml", minimal_config()),
+               write_config(folder / "case.yaml", fill(case.config, folder)))
+    args = [str(results / case.target)] if case.target else ["--dry-run"]
+    done = run_snakemake(*args, results=results, configfiles=configs, cores=1, check=False, timeout=600)
     (folder / "output.txt").write_text(done.stdout + done.stderr)  # to read when a case fails
     return {"folder": folder, "returncode": done.returncode, "output": done.stdout + done.stderr,
             "files": result_files(results) if not case.results else []}

@@ -11,43 +11,19 @@ import pandas as pd
 import pytest
 import torch
 
-from decaylm import training
-from decaylm.batching import encode, token_items
+from decaylm.models.batching import encode, token_items
 from decaylm.errors import InputError
-from decaylm.model_specs import parse_model_spec
+from decaylm.models.registry import parse_model_spec
 from decaylm.models import bert, load_model
-from decaylm.models.common import parts
 from decaylm.models.cpu import BitDropout
-from decaylm.tokenization import load_tokenizer, train_tokenizer
+from decaylm.tokenizers import load_tokenizer, train_tokenizer
+from tests.helpers.models import frame, motif_split, r2, train_and_load
 
-MOTIF = "GGGCC"
 TINY = {"layers": 2, "hidden": 32, "heads": 2, "intermediate": 64, "max_length": 64, "dropout": 0.0,
         "head_dropout": 0.0, "lr": 3e-3, "batch_size": 32, "epochs": 15, "patience": 15, "warmup_fraction": 0.1}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def frame(sequences, y, seed=0) -> pd.DataFrame:
-    n = len(sequences)
-    part = np.where(np.arange(n) < 0.7 * n, "train", np.where(np.arange(n) < 0.85 * n, "valid", "test"))
-    return pd.DataFrame({"id": [f"r{i}" for i in range(n)], "sequence": sequences, "y": y, "split": part,
-                         "group": np.arange(n)})
-
-
-def motif_split(n=480, length=40, motif=MOTIF, background="ACGT", p=None, max_copies=2, seed=0) -> pd.DataFrame:
-    """Random background with 0..max_copies planted motifs; y = copies + small noise."""
-    rng = np.random.default_rng(seed)
-    sequences, y = [], []
-    for _ in range(n):
-        seq = list(rng.choice(list(background), length, p=p))
-        copies = int(rng.integers(0, max_copies + 1))
-        for c in range(copies):
-            start = 1 + c * (length // 2) + int(rng.integers(0, length // 2 - len(motif) - 1))
-            seq[start:start + len(motif)] = motif
-        sequences.append("".join(seq))
-        y.append(copies + rng.normal(0, 0.1))
-    return frame(sequences, np.asarray(y), seed)
 
 
 def gc_split(n=480, length=40, seed=0) -> pd.DataFrame:
@@ -59,7 +35,7 @@ def gc_split(n=480, length=40, seed=0) -> pd.DataFrame:
         seq = "".join(rng.choice(list("ACGT"), length, p=[(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]))
         sequences.append(seq)
         y.append(((seq.count("G") + seq.count("C")) / length - 0.5) * 5 + rng.normal(0, 0.1))
-    return frame(sequences, np.asarray(y), seed)
+    return frame(sequences, np.asarray(y))
 
 
 def tokenizer_for(split, spec, path):
@@ -68,38 +44,8 @@ def tokenizer_for(split, spec, path):
     return path
 
 
-def r2(split, pred, part="test") -> float:
-    where = split["split"].to_numpy() == part
-    y = split["y"].to_numpy()[where]
-    return float(1 - np.sum((y - pred[where]) ** 2) / np.sum((y - y.mean()) ** 2))
-
-
 def bert_spec(name="BERT_NT", seed=0, **spec):
     return parse_model_spec(name, {"kind": "bert", "tokenizer": "nt", **spec}, seed)
-
-
-def train_and_load(module, split, spec, out_dir, **inputs):
-    """Train through `module.train` (the job's entry point), load the folder with load_model, and check
-    that the loaded model predicts what the trained model in memory predicted (the train and valid rows
-    fit was given, atol 1e-5). Returns (loaded model, its predictions for every row of split)."""
-    seen = {}
-    real_fit = module.fit
-    assert real_fit is training.fit  # every model trains in the one shared loop
-
-    def recording_fit(model, train_items, valid_items, collate, *args, **kwargs):
-        seen.update(model=model, items=train_items + valid_items, collate=collate)
-        return real_fit(model, train_items, valid_items, collate, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(module, "fit", recording_fit)
-        module.train(split, spec, out_dir, **inputs)
-    loaded = load_model(out_dir)
-    assert loaded.name == spec.name and loaded.kind == spec.kind
-    data = parts(split)
-    in_memory = training.predict(seen["model"], seen["items"], seen["collate"])
-    reloaded = loaded.predict(data["train"]["sequence"].tolist() + data["valid"]["sequence"].tolist())
-    np.testing.assert_allclose(reloaded, in_memory, rtol=0, atol=1e-5)
-    return loaded, loaded.predict(split["sequence"].tolist())
 
 
 def trained_predictions(module, split, spec, out_dir, **inputs) -> np.ndarray:
@@ -164,14 +110,40 @@ def test_same_seed_same_predictions_other_seed_differs(nt_gc, tmp_path):
     assert not np.allclose(a, c)
 
 
-@pytest.mark.parametrize("setting", ["on", "off"])
-def test_cpu_bf16_setting_picks_attention_and_bit_dropout_replaces_every_dropout(nt_gc, setting, monkeypatch):
+def test_bf16_on_runs_the_encoder_in_bf16_and_predicts_close_to_fp32(nt_gc, monkeypatch):
+    """`bf16: on` on a CPU: the encoder's matmuls run in bf16 (its linear layers give bf16), the head
+    stays fp32, and the predictions of the same weights differ from fp32's by bf16 rounding only."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     split, tok_dir = nt_gc
-    arch = bert_spec(**{**TINY, "dropout": 0.1, "bf16": setting}).architecture
-    model = bert.build_model(arch, load_tokenizer(tok_dir))
-    assert model.config.cpu_bf16 == (setting == "on")
-    assert model.config._attn_implementation == ("eager" if setting == "on" else "sdpa")
+    tokenizer = load_tokenizer(tok_dir)
+    models = {setting: bert.build_model(bert_spec(**{**TINY, "bf16": setting}).architecture, tokenizer).eval()
+              for setting in ("on", "off")}
+    models["on"].load_state_dict(models["off"].state_dict())
+    ids = encode(tokenizer, split["sequence"].tolist()[:16], 64)
+    # one length, no padding: the nucleotide tokenizer gives every 40-nt reporter 42 ids
+    input_ids = torch.tensor(np.stack(ids), dtype=torch.long)
+    predictions, dtypes = {}, {}
+    for setting, model in models.items():
+        seen = dtypes[setting] = {"encoder": set(), "head": set()}
+        hooks = [layer.register_forward_hook(lambda module, args, out, part=part: seen[part].add(out.dtype))
+                 for part, root in (("encoder", model.bert), ("head", model.head))
+                 for layer in root.modules() if isinstance(layer, torch.nn.Linear)]
+        with torch.no_grad():
+            predictions[setting], _ = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids))
+        for hook in hooks:
+            hook.remove()
+    assert dtypes["on"] == {"encoder": {torch.bfloat16}, "head": {torch.float32}}
+    assert dtypes["off"] == {"encoder": {torch.float32}, "head": {torch.float32}}
+    assert predictions["on"].dtype == torch.float32
+    scale = float(predictions["off"].abs().max())
+    torch.testing.assert_close(predictions["on"], predictions["off"], rtol=0, atol=0.05 * scale)
+    assert not torch.equal(predictions["on"], predictions["off"])  # it did round: bf16 really ran
+
+
+def test_bit_dropout_replaces_every_dropout_and_the_loss_is_the_squared_error(nt_gc, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    split, tok_dir = nt_gc
+    model = bert.build_model(bert_spec(**{**TINY, "dropout": 0.1}).architecture, load_tokenizer(tok_dir))
     dropouts = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts and all(isinstance(m, BitDropout) for m in dropouts)
     arch = bert_spec(**{**TINY, "dropout": 0.1, "bit_dropout": False}).architecture

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from decaylm.batching import collate_one_hot, one_hot_items
+from decaylm.models.batching import collate_one_hot, one_hot_items
 from decaylm.errors import InputError
-from decaylm.model_specs import parse_model_spec
+from decaylm.models.registry import parse_model_spec
 from decaylm.models import cnn
-from tests.test_bert import motif_split, r2, train_and_load
+from tests.helpers.models import motif_split, r2, train_and_load
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SPEC = {"kind": "cnn", "channels": 32, "kernel_sizes": [5, 3], "epochs": 12, "patience": 12, "lr": 3e-3,

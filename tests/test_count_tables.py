@@ -1,5 +1,5 @@
 """Count and expression tables as they come: named files, prefixed ARnn columns, an EMPTY row, count ids
-without sequences, the original project's `ID` / `Sequence` headers (issue 15, point 1)."""
+without sequences, the original project's `ID` / `Sequence` headers (decaylm/sources.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from decaylm.config import _check_data
 from decaylm.errors import InputError
 from decaylm.expression import build_expression
 from decaylm.sources import read_counts, read_raw, read_table
-
-DEEPUTR = Path(__file__).resolve().parents[2] / "shared" / "data" / "deeputr"
-UTRSEQ = Path(__file__).resolve().parents[2] / "shared" / "data" / "utrseq"
+from tests.helpers.paths import DEEPUTR_DATA as DEEPUTR
+from tests.helpers.paths import REAL_DATA as UTRSEQ
 
 
 def write_counts(path: Path, columns: list[str], rows: dict[str, list[int]]) -> Path:

@@ -60,15 +60,40 @@ def test_use_bit_dropout_replaces_every_dropout_of_a_transformers_model():
     assert sorted({m.p for m in swapped}) == [0.2, 0.4]
 
 
-def test_bf16_setting_and_attention_choice(monkeypatch):
+@pytest.mark.parametrize("avx512_bf16, amx, native", [(True, False, True), (False, True, True), (False, False, False)])
+def test_bf16_auto_follows_the_cpus_bf16_dot_products(monkeypatch, avx512_bf16, amx, native):
+    """`auto` is bf16 exactly on CPUs with native bf16 dot products (AVX512-BF16 or AMX); on and off are
+    what they say on any CPU; with a GPU the model never autocasts itself (CUDA autocast does)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert cpu.use_bf16("on") and cpu.use_bf16(True)
-    assert not cpu.use_bf16("off") and not cpu.use_bf16(False)
-    assert cpu.use_bf16("auto") == cpu.cpu_has_bf16()
-    assert cpu.attention_implementation(True) == "eager"
-    assert cpu.attention_implementation(False) == "sdpa"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert cpu.use_bf16("auto") is native
+    assert cpu.use_bf16("on") and cpu.use_bf16(True) and cpu.use_bf16("true")
+    assert not cpu.use_bf16("off") and not cpu.use_bf16(False) and not cpu.use_bf16("false")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert not cpu.use_bf16("on")  # a GPU trains under CUDA autocast instead
+    assert not cpu.use_bf16("on") and not cpu.use_bf16("auto")
+
+
+def test_bf16_encoder_with_its_attention_runs_in_bf16_close_to_fp32():
+    """A transformers encoder with the attention chosen for bf16, under the encoder's autocast: its
+    matmuls give bf16, and its output is fp32's up to bf16 rounding."""
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, attn_implementation=cpu.attention_implementation(True))
+    model = BertModel(config).eval()
+    ids = torch.randint(4, 16, (3, 12))
+    dtypes = set()
+    hooks = [m.register_forward_hook(lambda module, args, out: dtypes.add(out.dtype))
+             for m in model.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad(), cpu.encoder_autocast(True, torch.device("cpu")):
+        low = model(input_ids=ids).last_hidden_state
+    for hook in hooks:
+        hook.remove()
+    with torch.no_grad():
+        full = model(input_ids=ids).last_hidden_state
+    assert dtypes == {torch.bfloat16} and full.dtype == torch.float32
+    torch.testing.assert_close(low.float(), full, rtol=0, atol=0.1)  # layer-normed outputs: |x| of a few units
+    assert not torch.equal(low.float(), full)
 
 
 def test_encoder_autocast_is_bf16_only_on_the_cpu_and_only_when_chosen():

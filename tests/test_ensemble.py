@@ -139,7 +139,7 @@ def test_members_auto_resolves_to_the_other_rows_that_are_not_ensembles():
 
 
 def _member_folder(root, name, frame):
-    from decaylm.model_specs import parse_model_spec
+    from decaylm.models.registry import parse_model_spec
     from decaylm.models.artifact import write_model_json
 
     folder = root / name
@@ -155,7 +155,7 @@ def _run_ensemble_job(root, name, spec, inputs):
 
     from snakemake.iocontainers import Namedlist
 
-    from tests.conftest import REPO
+    from tests.helpers.paths import REPO
 
     out = root / name
     job = SimpleNamespace(input=Namedlist(fromdict={"members": [str(p) for p in inputs]}),
@@ -217,8 +217,8 @@ def test_the_ensemble_job_records_its_choice_and_the_table_marks_it(tmp_path):
     ({"members": ["A", "E2"]}, "models.E.members: needs two or more trained models"),
 ])
 def test_ensemble_config_errors_are_one_line(ensemble, expect):
-    """As the workflow parses the config (rules/common.smk: schema, then decaylm.config)."""
-    from tests.malformed import ConfigRefused, minimal_config, workflow_config
+    """As the workflow parses the config (decaylm.workflow.prepare_config: schema, then decaylm.config)."""
+    from tests.helpers.configs import ConfigRefused, minimal_config, workflow_config
 
     models = {"A": {"kind": "kmer_ridge", "k_max": 3}, "B": {"kind": "kmer_ridge", "k_max": 2},
               "E2": {"kind": "ensemble", "members": ["A", "B"]}, "E": {"kind": "ensemble", **ensemble}}
@@ -230,12 +230,12 @@ def test_ensemble_config_errors_are_one_line(ensemble, expect):
 def test_members_auto_reaches_the_rules_as_the_candidate_list():
     """auto becomes the candidates with choose: valid; a list written over `members: auto, max_size: N`
     in a lower config layer (as config/tiny.yaml over config.yaml) stays a hand-written list."""
-    from tests.malformed import minimal_config, workflow_config
+    from tests.helpers.configs import minimal_config, workflow_config
 
     models = {"A": {"kind": "kmer_ridge", "k_max": 3}, "B": {"kind": "kmer_ridge", "k_max": 2},
               "E2": {"kind": "ensemble", "members": "auto", "max_size": 2}, "E": {"kind": "ensemble", "members": "auto"}}
     layered = {"models": {"E2": {"members": ["A", "B"]}}}
-    config = workflow_config(minimal_config(), {"models": models}, layered, {"predict": {"models": ["E"]}})["config"]
+    config = workflow_config(minimal_config(), {"models": models}, layered, {"predict": {"models": ["E"]}})
     assert config["models"]["E"] == {"kind": "ensemble", "members": ["A", "B", "KMER_RIDGE"], "choose": "valid"}
     assert config["models"]["E2"] == {"kind": "ensemble", "members": ["A", "B"], "max_size": 2}
 

@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 
 def _pins(lines) -> dict[str, str]:

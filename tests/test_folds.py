@@ -14,7 +14,7 @@ from decaylm.errors import InputError
 from decaylm.folds import deal_folds, fold_splits
 from decaylm.io import read_tsv
 from decaylm.split import count_test_leaks, overlap_groups
-from tests.conftest import REAL_DATA
+from tests.helpers.paths import REAL_DATA
 
 
 def test_folds_share_no_30mer_between_train_and_test():

@@ -1,4 +1,4 @@
-"""The kinetic target (issue 15, point 2): the two-phase fit, its flags, its settings, its bad input,
+"""The kinetic target (decaylm/target.py): the two-phase fit, its flags, its settings, its bad input,
 and its recovery of the simulator's onsets and rates."""
 
 from __future__ import annotations

@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from decaylm.auxiliary import library_targets
+from decaylm.models.auxiliary import library_targets
 from decaylm.config import check_config
 from decaylm.errors import InputError
 from decaylm.libraries import fold_single_library, joint_table, spec_in_library
 from decaylm.models import load_model
-from tests.conftest import libraries_config, run_snakemake, write_libraries
+from tests.helpers.configs import libraries_config, write_config
+from tests.helpers.data import write_libraries
+from tests.helpers.snakemake import run_snakemake
 
 
 @pytest.fixture
@@ -117,9 +119,9 @@ def test_bad_library_inputs_stop_in_one_line_without_output(tmp_path):
     """A library with no reporter left after its filters, and a count table whose time columns do not
     match data.hours: each job stops with one line naming the file; neither writes its table."""
     files = write_libraries(tmp_path / "data", n=40)
-    config = libraries_config(tmp_path, files, {"data": {"libraries": {
+    config = write_config(tmp_path / "config.yaml", libraries_config(files, {"data": {"libraries": {
         "A": {"counts": files["A"], "sequences": files["sequences"], "min_reads": 10 ** 6},
-        "B": {"counts": files["B"], "sequences": files["sequences"], "hours": [0, 2, 4, 6, 8]}}}})
+        "B": {"counts": files["B"], "sequences": files["sequences"], "hours": [0, 2, 4, 6, 8]}}}}))
     results = tmp_path / "results"
     done = run_snakemake("--keep-going", "--until", "joint_targets", results=results, configfiles=(config,), check=False)
     assert done.returncode != 0
@@ -132,7 +134,7 @@ def test_bad_library_inputs_stop_in_one_line_without_output(tmp_path):
 def test_libraries_sharing_no_ids_stop_the_workflow_before_the_split(tmp_path):
     files = write_libraries(tmp_path / "data", n=40, shared_ids=False)
     results = tmp_path / "results"
-    done = run_snakemake("--until", "split_data", results=results, configfiles=(libraries_config(tmp_path, files),),
+    done = run_snakemake("--until", "split_data", results=results, configfiles=(write_config(tmp_path / "config.yaml", libraries_config(files)),),
                          check=False)
     assert done.returncode != 0
     assert "decaylm error: data.libraries: the libraries share no reporter id after their filters" in done.stdout + done.stderr
@@ -140,7 +142,7 @@ def test_libraries_sharing_no_ids_stop_the_workflow_before_the_split(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------
-# the background run: two libraries A and B (tests/conftest.py: write_libraries, libraries_config)
+# the background run: two libraries A and B (tests/helpers: data.write_libraries, configs.libraries_config)
 
 def test_every_library_is_split_the_same_way_with_its_own_target(libraries_run):
     results = libraries_run["results"]

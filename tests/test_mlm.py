@@ -1,5 +1,5 @@
 """Masked-LM pretraining: the loss falls, only training (+ extra) sequences are used, it trains in the
-shared loop (decaylm.training.fit) on the loop's device, the checkpoint resumes and is what a BERT
+shared loop (decaylm.models.training.fit) on the loop's device, the checkpoint resumes and is what a BERT
 regressor starts from."""
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from decaylm import training
-from decaylm.batching import MaskedTokenBatches
+from decaylm.models import training
+from decaylm.models.batching import MaskedTokenBatches
 from decaylm.errors import InputError
-from decaylm.model_specs import parse_model_spec, parse_pretraining_spec
+from decaylm.models.registry import parse_model_spec, parse_pretraining_spec
 from decaylm.models import bert, load_model, mlm
-from decaylm.tokenization import load_tokenizer, train_tokenizer
+from decaylm.sequences import read_sequences
+from decaylm.tokenizers import load_tokenizer, train_tokenizer
 
 TINY = {"layers": 1, "hidden": 32, "heads": 2, "intermediate": 64, "max_length": 64, "dropout": 0.0,
         "lr": 3e-3, "batch_size": 16, "epochs": 6, "patience": 6, "holdout_fraction": 0.1}
@@ -70,9 +71,9 @@ def test_mlm_loss_falls_and_writes_a_checkpoint(setup):
     assert not (out / training.CHECKPOINT).exists()  # the resume state is gone once the model is saved
 
 
-def test_pretraining_runs_in_the_shared_loop_on_its_device(setup, tmp_path, monkeypatch):
+def test_pretraining_runs_in_the_shared_loop(setup, tmp_path, monkeypatch):
     split, tok, _ = setup
-    calls, devices, forward_devices = [], [], []
+    calls, forward_devices = [], []
     real_fit, real_forward = training.fit, mlm.MaskedLanguageModel.forward
     assert mlm.fit is real_fit  # the very loop the regressors train in
 
@@ -82,22 +83,17 @@ def test_pretraining_runs_in_the_shared_loop_on_its_device(setup, tmp_path, monk
                       "cfg": cfg, "dir": checkpoint_dir, "result": result})
         return result
 
-    def picked():
-        devices.append(torch.device("cpu"))
-        return devices[-1]
-
     def recording_forward(self, input_ids, attention_mask, labels=None):
         forward_devices.append({input_ids.device, attention_mask.device, next(self.parameters()).device}
                                | ({labels.device} if labels is not None else set()))
         return real_forward(self, input_ids, attention_mask, labels)
 
     monkeypatch.setattr(mlm, "fit", recording_fit)
-    monkeypatch.setattr(training, "pick_device", picked)
     monkeypatch.setattr(mlm.MaskedLanguageModel, "forward", recording_forward)
     spec = mlm_spec(**{**TINY, "epochs": 2})
     mlm.pretrain(split, spec, tok, tmp_path)
 
-    assert len(calls) == 1 and devices  # one fit, on the device the loop picked
+    assert len(calls) == 1  # one fit
     call = calls[0]
     n_train = int((split["split"] == "train").sum())
     assert isinstance(call["model"], mlm.MaskedLanguageModel) and isinstance(call["collate"], MaskedTokenBatches)
@@ -105,10 +101,34 @@ def test_pretraining_runs_in_the_shared_loop_on_its_device(setup, tmp_path, monk
     assert call["valid"] == round(TINY["holdout_fraction"] * n_train) and call["train"] + call["valid"] == n_train
     # the forward saw the training and the held-out batches, every tensor and weight on that device
     assert len(forward_devices) >= 2 * (-(-call["train"] // TINY["batch_size"]))
-    assert all(seen == {devices[0]} for seen in forward_devices)
+    assert all(seen == {training.pick_device()} for seen in forward_devices)
     # and mlm.json is the loop's record: its held-out losses are fit's validation losses
     assert [(e["epoch"], e["train_loss"], e["valid_loss"]) for e in call["result"].history] == epochs_of(
         tmp_path / "mlm.json")
+
+
+class FirstStep(Exception):
+    """Raised by a patched forward to stop the training at its first batch."""
+
+
+def test_pretraining_runs_on_the_device_the_loop_picks(setup, tmp_path, monkeypatch):
+    """pick_device returns a device no tensor is on by default (meta: shapes without data): the first
+    training batch reaches the model on it, with the model's weights. The batch is stopped there,
+    since a meta tensor holds no numbers to train on."""
+    split, tok, _ = setup
+    seen = []
+
+    def recording_forward(self, input_ids, attention_mask, labels=None):
+        seen.append({"inputs": {input_ids.device, attention_mask.device, labels.device},
+                     "weights": {p.device for p in self.parameters()}, "training": self.training})
+        raise FirstStep
+
+    monkeypatch.setattr(training, "pick_device", lambda: torch.device("meta"))
+    monkeypatch.setattr(mlm.MaskedLanguageModel, "forward", recording_forward)
+    with pytest.raises(FirstStep):
+        mlm.pretrain(split, mlm_spec(**TINY), tok, tmp_path)
+    meta = {torch.device("meta")}
+    assert seen == [{"inputs": meta, "weights": meta, "training": True}]
 
 
 def test_init_from_loads_the_pretrained_encoder(setup, tmp_path, monkeypatch):
@@ -159,8 +179,8 @@ def test_extra_sequences_are_used_but_never_valid_or_test_ones(setup, tmp_path):
     fasta.write_text(">leak\n" + valid_seq[:20] + "\n" + valid_seq[20:] + "\n>long\n" + fresh[0] + fresh[1] + "\n")
     tsv = tmp_path / "extra.tsv"
     tsv.write_text("id\tsequence\n" + "".join(f"x{i}\t{s}\n" for i, s in enumerate(fresh[2:5])))
-    assert mlm.read_sequences(fasta) == [valid_seq, fresh[0] + fresh[1]]
-    assert mlm.read_sequences(tsv) == fresh[2:5]
+    assert read_sequences(fasta)["sequence"].tolist() == [valid_seq, fresh[0] + fresh[1]]
+    assert read_sequences(tsv)["sequence"].tolist() == fresh[2:5]
     out = tmp_path / "mlm"
     mlm.pretrain(split, mlm_spec(**{**TINY, "epochs": 1, "extra_sequences": [str(fasta), str(tsv)]}), tok, out)
     n_train = (split["split"] == "train").sum()
@@ -224,3 +244,13 @@ def test_bad_spec_is_refused(setup, tmp_path):
         mlm_spec(layers="one")
     with pytest.raises(InputError, match=r"missing\.fa: file not found"):
         mlm.pretrain(split, mlm_spec(**{**TINY, "extra_sequences": [str(tmp_path / "missing.fa")]}), tok, tmp_path)
+
+
+def test_extra_windows_drop_overlaps_with_held_out_and_name_the_config_key(tmp_path):
+    held_out, fresh = (structured_split(n=2, seed=seed)["sequence"].tolist() for seed in (3, 4))
+    path = tmp_path / "extra.fa"
+    path.write_text(f">long\n{fresh[0]}{held_out[0]}{fresh[1]}\n")  # three windows, the middle one held out
+    window = len(fresh[0])
+    assert mlm.extra_windows([path], window, held_out, 20) == [fresh[0], fresh[1]]
+    with pytest.raises(InputError, match=r"^pretraining.X.extra_sequences: .*nowhere.fa: file not found"):
+        mlm.extra_windows([tmp_path / "nowhere.fa"], window, held_out, 20, "pretraining.X.extra_sequences")

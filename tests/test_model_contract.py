@@ -17,15 +17,16 @@ from transformers import BertConfig, BertModel
 
 from decaylm.errors import InputError
 from decaylm.io import read_tsv, write_tsv
-from decaylm.model_specs import parse_model_spec, parse_pretraining_spec
+from decaylm.models.registry import KINDS, parse_model_spec, parse_pretraining_spec
 from decaylm.models import load_model
 from decaylm.models.artifact import FORMAT, MODEL_FILE
 from decaylm.models.ensemble import average_predictions, write_ensemble
 from decaylm.models.jobs import run_model_job
 from decaylm.models.mlm import pretrain
-from decaylm.tokenization import train_tokenizer
-from tests.conftest import REPO
-from tests.test_pretrained import VOCAB, save_tokenizer
+from decaylm.repeats import combine_repeats
+from decaylm.tokenizers import train_tokenizer
+from tests.helpers.paths import REPO
+from tests.helpers.models import VOCAB, save_tokenizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY_BERT = {"layers": 1, "hidden": 16, "heads": 2, "intermediate": 32, "epochs": 2, "batch_size": 32}
@@ -86,8 +87,24 @@ def trained(tmp_path_factory):
               ensemble / "predictions.tsv", float_format="%.8g")
     write_ensemble(ensemble, parse_model_spec("ENSEMBLE", {"kind": "ensemble", "members": [m.name for m in members]}),
                    members)
+    repeats = results / "models" / "CNN_REPEATS"  # kind repeat_ensemble: the mean of a model's repeats
+    for r in (1, 2):
+        run_model_job("CNN_REPEATS", SPECS["CNN"], results / "data" / "split.tsv", repeats / f"repeat{r}" / "predictions.tsv",
+                      repeats / f"repeat{r}" / "run.json", seed=r, expression_path=str(results / "data" / "expression.tsv"))
+    combine_repeats("CNN_REPEATS", [repeats / f"repeat{r}" / "predictions.tsv" for r in (1, 2)],
+                    [repeats / f"repeat{r}" / "run.json" for r in (1, 2)], repeats)
     shutil.rmtree(checkpoint)  # the model folder must not need the checkpoint it was fine-tuned from
     return results
+
+
+# the kind of every model folder the fixture writes: one of each kind of the registry
+KIND_OF = {**{name: spec["kind"] for name, spec in SPECS.items()}, "ENSEMBLE": "ensemble",
+           "CNN_REPEATS": "repeat_ensemble"}
+
+
+def test_the_contract_covers_every_registered_kind():
+    """A kind added to decaylm.models.registry without a folder here fails this test."""
+    assert set(KIND_OF.values()) == set(KINDS)
 
 
 def fresh_process_predictions(models_dir) -> dict[str, list[float]]:
@@ -113,22 +130,24 @@ def fresh_process_predictions(models_dir) -> dict[str, list[float]]:
 
 
 def assert_reproduces_the_jobs(models_dir, predictions: dict) -> None:
-    assert sorted(predictions) == sorted([*SPECS, "ENSEMBLE"])
+    assert sorted(predictions) == sorted(KIND_OF)
     for name, values in predictions.items():
         table = read_tsv(models_dir / name / "predictions.tsv")
         np.testing.assert_allclose(values, table["y_pred"], atol=1e-5, rtol=0, err_msg=name)
 
 
 def test_every_kind_writes_model_json_beside_its_weights(trained):
-    for name, spec in {**SPECS, "ENSEMBLE": {"kind": "ensemble"}}.items():
+    for name, kind in KIND_OF.items():
         record = json.loads((trained / "models" / name / MODEL_FILE).read_text())
-        assert record["format"] == FORMAT and record["kind"] == spec["kind"] and record["name"] == name
+        assert record["format"] == FORMAT and record["kind"] == kind and record["name"] == name
         assert record["input_length"] == 50 and "torch" in record["versions"]
         for relative in record["files"].values():
             assert not relative.startswith("/") and (trained / "models" / name / relative).exists()
     assert json.loads((trained / "models" / "ENSEMBLE" / MODEL_FILE).read_text())["members"] == [
         "../CNN", "../HYBRID", "../KMER_RIDGE"]
     assert json.loads((trained / "models" / "BERT_K3" / MODEL_FILE).read_text())["min_length"] == 3
+    assert json.loads((trained / "models" / "CNN_REPEATS" / MODEL_FILE).read_text())["members"] == [
+        "repeat1", "repeat2"]
 
 
 def test_the_jobs_learned_something(trained):
@@ -191,7 +210,7 @@ def test_a_job_removes_a_stale_model_json_before_it_trains(trained, tmp_path):
 
 def test_a_score_does_not_depend_on_the_sequences_scored_beside_it(trained):
     """Sequences of different lengths pad their batches differently; each one's score is the same
-    alone, among others, and in another order (decaylm.training.predict pads nothing)."""
+    alone, among others, and in another order (decaylm.models.training.predict pads nothing)."""
     rng = np.random.default_rng(5)
     sequences = ["".join(rng.choice(list("ACGT"), n)) for n in rng.integers(20, 50, 40)]
     for name in ("BERT_K3", "HYBRID", "BERT_MLM", "CNN", "DNABERT_TINY"):

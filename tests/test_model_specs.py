@@ -9,9 +9,10 @@ import yaml
 
 from decaylm.config import check_config
 from decaylm.errors import InputError
-from decaylm.model_specs import (MODEL_KINDS, BertArchitecture, Training, known_keys, parse_model_spec,
-                                 parse_pretraining_spec)
-from tests.conftest import REPO, run_snakemake
+from decaylm.models.specs import BertArchitecture, Training, known_keys
+from decaylm.models.registry import KINDS, parse_model_spec, parse_pretraining_spec
+from tests.helpers.paths import REPO
+from tests.helpers.snakemake import run_snakemake
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_a_bad_model_key_names_it(spec, where, problem):
 def test_an_unknown_key_lists_the_known_ones():
     with pytest.raises(InputError) as error:
         parse_model_spec("BERT_X", {"kind": "bert", "tokenizer": "nt", "epoch": 3})
-    assert "known keys: " + ", ".join(known_keys(MODEL_KINDS["bert"])) in str(error.value)
+    assert "known keys: " + ", ".join(known_keys(KINDS["bert"])) in str(error.value)
     assert "epochs" in str(error.value)
 
 

@@ -1,6 +1,7 @@
 """End to end: the workflow runs, caches, re-runs only what changed, and scores sanely.
 
-The pipeline runs read here start in the background when the session begins (tests/conftest.py)."""
+The pipeline runs read here start in the background when the session begins
+(tests/helpers/pipeline_runs.py)."""
 
 import json
 import re
@@ -10,7 +11,8 @@ import pytest
 import yaml
 
 from decaylm.evaluate import COMPARISON_COLUMNS
-from tests.conftest import REPO, run_snakemake
+from tests.helpers.paths import REPO
+from tests.helpers.snakemake import run_snakemake
 
 
 def _planned_jobs(dry_run_output: str) -> dict[str, int]:
@@ -55,7 +57,7 @@ def test_changing_one_model_reruns_only_that_model(tiny_run, tmp_path):
 @pytest.mark.slow
 def test_simulated_best_model_recovers_the_noise_free_target(simulated_run):
     """Default simulated data (4,000 reporters): the best model's test R2 against the noise-free truth
-    reaches the range the simulator is calibrated to give a k-mer ridge (tests/test_simulate.py:
+    reaches the range the simulator is calibrated to give a k-mer ridge (tests/test_simulate_calibration.py:
     0.55-0.85, like the real data's 0.50 against the measured target; the simulator before its
     calibration on the real data gave 0.9)."""
     table = pd.read_csv(simulated_run / "comparison.tsv", sep="\t")

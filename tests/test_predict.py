@@ -13,17 +13,13 @@ import pandas as pd
 import pytest
 
 from decaylm.cli import main
-from decaylm.model_specs import parse_model_spec
+from decaylm.models.registry import parse_model_spec
 from decaylm.models import kmer_ridge, load_model
 from decaylm.models.ensemble import write_ensemble
-from decaylm.predict import (
-    read_sequences,
-    read_variants,
-    score_variants,
-    score_windows,
-    summarize,
-)
-from tests.conftest import REPO, random_sequences
+from decaylm.predict import read_variants, score_variants, score_windows, summarize
+from decaylm.sequences import read_sequences
+from tests.helpers.data import random_sequences
+from tests.helpers.paths import REPO
 
 LENGTH = 110
 
@@ -172,16 +168,6 @@ def test_fasta_and_both_tsv_layouts_read_the_same(inputs, tmp_path):
     expected = frame(sequences)
     for path in (fasta, inputs["tsv"], header, named):
         pd.testing.assert_frame_equal(read_sequences(path), expected, obj=path.name)
-
-
-@pytest.mark.real_data
-def test_reads_the_utrseq_files(real_data):
-    reporters = read_sequences(real_data / "reporter_seq.txt")  # id<TAB>110-nt reporter, no header
-    assert len(reporters) == 12322 and reporters["id"].iloc[0] == "S0_M_T1006"
-    assert (reporters["sequence"].str.len() == LENGTH).all()
-    genes = read_sequences(real_data / "test_seq.txt")  # gene<TAB>full-length 3'UTR, no header
-    assert len(genes) == 31 and genes["id"].iloc[0] == "axin2"
-    assert genes["sequence"].str.len().max() == 2466
 
 
 def test_several_models_give_one_column_each(models, loaded, inputs, tmp_path):

@@ -12,41 +12,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
-from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-from decaylm.batching import TokenBatches, token_items
+from decaylm.models.batching import TokenBatches, token_items
 from decaylm.errors import InputError
-from decaylm.model_specs import parse_model_spec
+from decaylm.models.registry import parse_model_spec
 from decaylm.models import load_model, pretrained
 from decaylm.models.common import ModelUnavailable
-from decaylm.training import predict
-from tests.test_bert import train_and_load
+from decaylm.models.training import predict
+from tests.helpers.models import VOCAB, save_tiny_checkpoint, save_tokenizer, train_and_load
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-VOCAB = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "A": 5, "C": 6, "G": 7, "T": 8}
-
-
-def save_tokenizer(path) -> None:
-    tok = Tokenizer(models.WordLevel(VOCAB, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
-                            sep_token="[SEP]", mask_token="[MASK]").save_pretrained(path)
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A 2-layer BERT with a nucleotide vocabulary, saved as a local 'pretrained' checkpoint."""
-    path = tmp_path_factory.mktemp("tiny_bert")
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64, pad_token_id=0)
-    BertModel(config).save_pretrained(path)
-    save_tokenizer(path)
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("tiny_bert"), hidden=32, layers=2, intermediate=64)
 
 
 def planted_split(n=480, length=40, seed=0) -> pd.DataFrame:

@@ -7,7 +7,7 @@
 - Every result folder records what produced it: resolved config, versions, git commit, seeds.
 
 The unbroken run is the session's `tiny_run`; the second run from scratch is the one whose CNN
-job is killed and resumed (`resumed_run`, tests/conftest.py): the suite runs the tiny pipeline
+job is killed and resumed (`resumed_run`, tests/helpers/pipeline_runs.py): the suite runs the tiny pipeline
 twice (it ran it three times, and a fourth time up to the CNN), and both runs start in the
 background when the session begins.
 """
@@ -19,9 +19,7 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 
@@ -29,24 +27,11 @@ import decaylm
 import yaml
 
 from decaylm.provenance import PACKAGES
-from tests.conftest import REPO
-from tests.malformed import ConfigRefused, minimal_config, workflow_config
+from tests.helpers.configs import ConfigRefused, minimal_config, workflow_config, write_config
+from tests.helpers.paths import REPO, TINY_CONFIG
+from tests.helpers.snakemake import run_snakemake
 
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-TINY = str(REPO / "config" / "tiny.yaml")
 TRACEBACK = "Traceback (most recent call last)"
-
-
-def snakemake(results: Path, *targets: str, configfiles=(TINY,)) -> tuple[int, str]:
-    """Snakemake from the repository (default profile) on `configfiles`, writing under `results`, one core.
-
-    --nolock: concurrent Snakemakes in one working directory race on .snakemake/locks (each run
-    here writes only under its own results).
-    """
-    command = [SNAKEMAKE, *targets, "--cores", "1", "--nolock",
-               "--configfile", *map(str, configfiles), "--config", f"results={results}"]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800, check=False)
-    return done.returncode, done.stdout + done.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,12 +50,6 @@ def test_killed_training_job_resumes_to_the_same_result(resumed_run, tiny_run):
     unbroken = tiny_run / "models" / "CNN"
     for name in ("predictions.tsv", "metrics.json"):
         assert (results / "models" / "CNN" / name).read_bytes() == (unbroken / name).read_bytes(), name
-
-
-def _minimal_config(tmp_path: Path) -> Path:
-    path = tmp_path / "minimal.yaml"
-    path.write_text(yaml.safe_dump(minimal_config()))
-    return path
 
 
 def _one_line(output: str, *words: str) -> list[str]:
@@ -118,7 +97,9 @@ def test_full_disk_stops_with_one_line(tmp_path):
         except OSError:
             pass
         results = disk / "results"
-        code, output = snakemake(results, str(results / "data" / "expression.tsv"), configfiles=[_minimal_config(tmp_path)])
+        done = run_snakemake(str(results / "data" / "expression.tsv"), results=results, cores=1, check=False,
+                             configfiles=[write_config(tmp_path / "minimal.yaml", minimal_config())], timeout=1800)
+        code, output = done.returncode, done.stdout + done.stderr
         files = [p.relative_to(results).as_posix() for p in results.rglob("*") if p.is_file()]
     finally:
         subprocess.run(["umount", str(disk)], check=True)
@@ -138,7 +119,7 @@ def test_two_runs_from_scratch_are_byte_identical(tiny_run, resumed_run):
     assert (a / "comparison.tsv").read_bytes() == (b / "comparison.tsv").read_bytes()
     tokenizers = sorted(p.relative_to(a) for p in a.glob("tokenizers/*/tokenizer.json"))
     configured = yaml.safe_load((REPO / "config.yaml").read_text()).get("tokenizers") or {}
-    tiny = yaml.safe_load(Path(TINY).read_text()).get("tokenizers") or {}
+    tiny = yaml.safe_load(TINY_CONFIG.read_text()).get("tokenizers") or {}
     enabled = {name for name in {**configured, **tiny} if tiny.get(name, configured.get(name)) is not None}
     assert {p.parent.name for p in tokenizers} == enabled
     compared = ["data/expression.tsv", "data/target.tsv", "data/split.tsv", "comparison.tsv", *tokenizers,
@@ -172,7 +153,7 @@ def test_results_record_config_versions_commit_and_seeds(tiny_run):
     record = json.loads((results / "provenance.json").read_text())
     _check_record(record)
     settings = record["settings"]  # the resolved config: tiny.yaml over config.yaml, schema defaults filled
-    tiny = yaml.safe_load(Path(TINY).read_text())
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
     assert settings["results"] == str(results)
     assert tiny["data"]["simulate"].items() <= settings["data"]["simulate"].items()
     assert settings["models"]["CNN"] == {**yaml.safe_load((REPO / "config.yaml").read_text())["models"]["CNN"],

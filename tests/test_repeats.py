@@ -1,7 +1,6 @@
 """Repeats (decaylm/repeats.py): each repeat its own job and seed; the model's row is their mean."""
 
 import json
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ from sklearn.metrics import r2_score
 from decaylm.evaluate import add_intervals, comparison_table
 from decaylm.io import read_tsv
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
-from tests.conftest import REPO, snakemake_command
+from tests.helpers.snakemake import run_snakemake
 
 
 def test_jobs_and_seeds(config):
@@ -31,8 +30,7 @@ def test_jobs_and_seeds(config):
 
 def test_repeats_are_separate_jobs(tmp_path):
     """`repeats: 3` makes three training jobs per seeded model, which a cluster runs in parallel."""
-    command = snakemake_command("-n", "--quiet", "rules", results=tmp_path) + ["repeats=3"]  # after results=
-    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    out = run_snakemake("-n", "--quiet", "rules", results=tmp_path, config={"repeats": 3}).stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["train_cnn"] == 3 and counts["train_bert"] == 3 * 4  # BERT_BPE, BERT_BPE_MLM, MORPH_D, HYBRID

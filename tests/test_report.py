@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import run_snakemake
+from tests.helpers.snakemake import run_snakemake
 
 
 def _svg(dot_source: str) -> str:

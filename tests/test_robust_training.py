@@ -1,5 +1,5 @@
-"""Robust training (issue 12): what fit validates, keeps and returns is the model as inference
-sees it. BatchNorm statistics are recomputed on training data before each validation, with
+"""Robust training (decaylm/models/training.py): what fit validates, keeps and returns is the model as
+inference sees it. BatchNorm statistics are recomputed on training data before each validation, with
 dropout off, instead of the running averages of training mode (which lag the weights and
 carry dropout's extra variance); see docs/training.md for the evidence on the real data."""
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from decaylm import training
-from decaylm.training import TrainConfig, fit, predict, refresh_batch_norm, regression_loss, validation_loss
+from decaylm.models import training
+from decaylm.models.training import TrainConfig, fit, predict, refresh_batch_norm, regression_loss, validation_loss
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CPU = torch.device("cpu")

@@ -1,4 +1,4 @@
-"""Runs workflows on a real one-node SLURM cluster (tests/slurm_cluster.py) through
+"""Runs workflows on a real one-node SLURM cluster (tests/helpers/slurm_cluster.py) through
 snakemake-executor-plugin-slurm and profiles/slurm (+ profiles/slurm-gpu), and checks that
 every job ran as a SLURM job; and, without a cluster, what the two profiles make of the
 training rules' resources (sbatch flags, by the plugin's own functions).
@@ -24,7 +24,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,15 +32,15 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from tests.slurm_cluster import TMP_MARK, SlurmCluster, die_with_parent, missing_binaries, usable
+from tests.helpers import snakemake
+from tests.helpers.paths import REPO, TINY_CONFIG
+from tests.helpers.slurm_cluster import TMP_MARK, SlurmCluster, die_with_parent, missing_binaries, usable
 
-REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"
 GPU_PROFILE = REPO / "profiles" / "slurm-gpu"
 CPU_PROFILES = (PROFILE,)  # `make slurm`
 GPU_PROFILES = (PROFILE, GPU_PROFILE)  # `make slurm-gpu`: the GPU profile goes on top
 TRAINING_RULES = {"train_cnn", "train_bert", "pretrain_mlm", "finetune_pretrained"}
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 MEM_CAP_MB = 3000  # per job on the test node
 
@@ -126,44 +125,29 @@ def workflow_copy(dest: Path) -> Path:
     return dest
 
 
-class Snakemake:
-    """A snakemake run in its own session, output to `log`; on timeout that session (ours)
-    is ended."""
+class Snakemake(snakemake.Background):
+    """A snakemake run on the cluster (a Background run from `cwd`, output to `log`), killed if the
+    test process dies; past its timeout it is interrupted first, so that it cancels its SLURM jobs."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict, log: Path):
-        self.log = log
-        with open(log, "w") as out:
-            self.proc = subprocess.Popen(
-                [str(SNAKEMAKE), *args], cwd=cwd, env=env, stdout=out,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                # the cluster dies with the test too: nothing to wait for
-                preexec_fn=die_with_parent(signal.SIGKILL))
-        self.started = time.monotonic()
+        # the cluster dies with the test too: nothing to wait for
+        super().__init__(args, log, cwd=cwd, env=env, preexec_fn=die_with_parent(signal.SIGKILL))
         self.seconds = 0.0
 
-    def wait(self, timeout: float) -> tuple[int, str]:
+    def finish(self, timeout: float) -> tuple[int, str]:
+        """(exit code, output) within `timeout` seconds of its start; -1 when it ran past them."""
         try:
-            rc = self.proc.wait(timeout=max(1.0, self.started + timeout - time.monotonic()))
+            rc = self.wait(timeout=max(1.0, self.started + timeout - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGINT)  # snakemake then scancels its jobs
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            self.stop(grace=30)
             rc = -1
         self.seconds = time.monotonic() - self.started
-        return rc, self.log.read_text()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        return rc, self.output()
 
 
 def run_snakemake(args: list[str], cwd: Path, env: dict, log: Path,
                   timeout: float) -> tuple[int, str]:
-    return Snakemake(args, cwd, env, log).wait(timeout)
+    return Snakemake(args, cwd, env, log).finish(timeout)
 
 
 def slurm_args(overlay: Path, profiles=CPU_PROFILES) -> list[str]:
@@ -278,13 +262,12 @@ def test_gpu_request_is_refused_by_a_cluster_without_gres(cluster, tmp_path):
     assert not (work / "out" / "train_cnn.txt").exists()
 
 
-TINY = REPO / "config" / "tiny.yaml"
 # "rule NAME:" (a SLURM job) or "localrule NAME:" (run by Snakemake itself), then its jobid.
 JOB_HEADER = re.compile(r"^(local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)$", re.M)
 # A job in a dry run's listing: "rule NAME:" and its indented lines (resources:, threads:...).
 DRY_RUN_JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", re.M)
 needs_pipeline = pytest.mark.skipif(
-    not (REPO / "Snakefile").exists() or not TINY.exists(),
+    not (REPO / "Snakefile").exists() or not TINY_CONFIG.exists(),
     reason="the pipeline (Snakefile, config/tiny.yaml) is not in the repository")
 
 
@@ -304,9 +287,9 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path, tiny_run):
     overlay = overlay_profile(tmp_path / "overlay", cluster)
     slurm_run = Snakemake([*slurm_args(overlay), *tiny], slurm_dir, cluster.env(), tmp_path / "slurm.log")
     try:
-        rc, text = slurm_run.wait(timeout=1800)
+        rc, text = slurm_run.finish(timeout=1800)
     finally:
-        slurm_run.kill()  # after an error above; the cluster's teardown cancels its jobs
+        slurm_run.stop()  # after an error above; the cluster's teardown cancels its jobs
     assert rc == 0, text[-8000:] + "\n" + cluster.diagnostics()
 
     jobs = JOB_HEADER.findall(text)
@@ -352,8 +335,7 @@ def dry_run_jobs(profiles, tmp_path: Path) -> list[tuple[str, dict, int]]:
         args += ["--profile", str(prof)]
     if not profiles:
         args += ["--cores", "1"]
-    done = subprocess.run([str(SNAKEMAKE), *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
+    done = snakemake.run(args, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     jobs = []
     for rule, body in DRY_RUN_JOB.findall(done.stdout):

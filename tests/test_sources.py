@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from decaylm.errors import InputError
-from decaylm.sources import parse_hour, read_sequences, read_table, read_utrseq
+from decaylm.sources import parse_hour, read_reporter_sequences, read_table, read_utrseq
 
 
 def test_reads_utrseq_and_separates_spikes(tiny_utrseq):
@@ -16,7 +16,7 @@ def test_reads_utrseq_and_separates_spikes(tiny_utrseq):
 def test_rna_and_lower_case_sequences_are_normalized(tmp_path):
     path = tmp_path / "seq.txt"
     path.write_text("a\tacgu\nb\tACGUN\n")
-    assert list(read_sequences(path)) == ["ACGT", "ACGTN"]
+    assert list(read_reporter_sequences(path)) == ["ACGT", "ACGTN"]
 
 
 @pytest.mark.parametrize("content, words", [
@@ -25,12 +25,13 @@ def test_rna_and_lower_case_sequences_are_normalized(tmp_path):
     ("a\t\n", ["row 1", "empty sequence"]),
     ("a ACGT\n", ["2 tab-separated columns"]),
     ("", ["empty"]),
+    ("id\tsequence\na\tACGT\n", ["row 1", "letter 'S'"]),  # the layout has no header: one is data
 ])
 def test_bad_sequence_files_name_file_and_row(tmp_path, content, words):
     path = tmp_path / "seq.txt"
     path.write_text(content)
     with pytest.raises(InputError) as error:
-        read_sequences(path)
+        read_reporter_sequences(path)
     assert str(path) in str(error.value)
     for word in words:
         assert word in str(error.value)

@@ -7,9 +7,10 @@ from decaylm.split import (
     PARTS,
     longest_shared_substring_at_least,
     overlap_groups,
+    shares_overlap,
     split_table,
 )
-from tests.conftest import random_sequences
+from tests.helpers.data import random_sequences
 
 
 def test_sequences_sharing_a_long_substring_share_a_group():
@@ -38,6 +39,18 @@ def test_overlap_split_leaks_nothing_and_random_split_does():
         shared = longest_shared_substring_at_least(test.sequence.tolist(), train.sequence.tolist(), 30)
         assert (shared > 0) == leaks
         assert abs(len(test) / len(split) - 0.1) < 0.05
+
+
+def test_shares_overlap_marks_sequences_with_a_long_enough_common_substring():
+    held_out = random_sequences(2, length=80, seed=7)
+    fresh = random_sequences(3, length=80, seed=8)
+    other = "A" if held_out[1][29] != "A" else "C"  # ends the shared stretch at 29 nt
+    candidates = [held_out[0][20:50] + fresh[0], fresh[1], held_out[1][:29] + other + fresh[2], held_out[0][:29]]
+    # 30 nt shared; nothing; 29 nt only; shorter than min_overlap itself
+    assert shares_overlap(candidates, held_out, 30).tolist() == [True, False, False, False]
+    assert shares_overlap(candidates, held_out, 29).tolist() == [True, False, True, True]
+    assert shares_overlap([], held_out, 30).dtype == bool
+    assert longest_shared_substring_at_least(candidates, held_out, 29) == 3
 
 
 def test_split_is_seeded():
@@ -162,7 +175,7 @@ def test_the_split_job_refuses_a_bad_file_in_one_line_and_writes_nothing(tmp_pat
 
     from snakemake.iocontainers import Namedlist
 
-    from tests.conftest import REPO
+    from tests.helpers.paths import REPO
 
     table = _table(random_sequences(6, seed=9))
     table.to_csv(tmp_path / "target.tsv", sep="\t", index=False)

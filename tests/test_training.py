@@ -1,7 +1,7 @@
 """The shared training loop: learns, is deterministic, and resumes a killed run to the same result.
 
 Every model keeps one contract with the loop: `model(**batch)` returns `(prediction, loss)`,
-the loss None when the batch holds no target (decaylm.training.regression_loss for regressors).
+the loss None when the batch holds no target (decaylm.models.training.regression_loss for regressors).
 The tiny models here keep it too."""
 
 import logging
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from decaylm.batching import batch_order
-from decaylm.training import CHECKPOINT, TrainConfig, fit, predict, refresh_batch_norm, regression_loss
+from decaylm.models.training import CHECKPOINT, TrainConfig, fit, predict, refresh_batch_norm, regression_loss
+from tests.helpers.paths import REPO
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -26,7 +26,7 @@ TRAINER = r"""
 import logging, sys, numpy as np, torch
 logging.basicConfig(level=logging.INFO)
 from torch import nn
-from decaylm.training import TrainConfig, fit, predict, regression_loss
+from decaylm.models.training import TrainConfig, fit, predict, regression_loss
 torch.set_num_threads(1)
 rng = np.random.default_rng(0)
 x = rng.normal(size=(3000, 16)).astype(np.float32)
@@ -57,7 +57,7 @@ print("history", [(h["epoch"], h["train_loss"], h["valid_loss"]) for h in result
 
 def _run(folder: Path, epochs: int, ema_decay: float = 0.0) -> subprocess.Popen:
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, "-c", TRAINER, str(folder), str(epochs), str(ema_decay)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -118,7 +118,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, caplog):
 
     run(tmp_path / "shared", "a", 0.1)  # leaves the checkpoint of a finished run of other settings
     fresh, fresh_weights = run(tmp_path / "fresh", "b", 0.01)
-    with caplog.at_level(logging.INFO, logger="decaylm.training"):
+    with caplog.at_level(logging.INFO, logger="decaylm.models.training"):
         caplog.clear()
         other, other_weights = run(tmp_path / "shared", "b", 0.01)
         assert "ignoring" in caplog.text and "resumed" not in caplog.text
@@ -133,18 +133,6 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, caplog):
         assert again.history == other.history
         for key in fresh_weights:
             torch.testing.assert_close(again_weights[key], fresh_weights[key], rtol=0, atol=0)
-
-
-def test_batches_cover_every_item_once_and_group_similar_lengths():
-    rng = np.random.default_rng(0)
-    lengths = list(rng.integers(5, 200, size=1000))
-    batches = batch_order(lengths, 32, np.random.default_rng(1))
-    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
-    padding = sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
-    shuffled = np.random.default_rng(2).permutation(1000)
-    naive = sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b)
-                for b in np.array_split(shuffled, len(batches)))
-    assert padding < naive / 5
 
 
 class _Echo(torch.nn.Module):

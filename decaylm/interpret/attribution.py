@@ -15,13 +15,12 @@ each substitution (4 x L; 0 at the reference base); `hypothetical(delta)` centre
 the four bases (the hypothetical contribution of every base, as tangermeme's ISM reports it), and
 contributions are hypothetical x one-hot (the reference base's effect relative to the mean base).
 
-Gradients (`gradient_module`): the CNN takes one-hot input directly. A BERT over the nucleotide
-tokenizer (BERT_NT, and HYBRID, which puts a conv stem under the transformer) is made differentiable
-in one-hot input exactly: its token embedding of a base is a row of the embedding table, so the
-embedded sequence is one-hot @ E[ACGT] between the [CLS] and [SEP] embeddings; on a hard one-hot
-input this is the model's forward pass, number for number (a test checks it against `predict`).
-Gradients are taken with respect to that one-hot input. Other tokenizers have no such path (a base
-change changes which tokens exist), so they get ISM only.
+Gradients: a model that is differentiable in one-hot input says so by returning a module from
+`model.one_hot_module()` (the CNN; a BERT over the nucleotide tokenizer, BERT_NT and HYBRID, whose
+embedded sequence is one-hot @ E[ACGT]: decaylm.models.bert.OneHotBert, number for number the
+model's forward pass on a hard one-hot input, which a test checks against `predict`). Gradients
+are taken with respect to that one-hot input. Other models return None (other tokenizers' tokens
+change with a base) and get ISM only.
 """
 
 from __future__ import annotations
@@ -32,19 +31,11 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from decaylm.errors import InputError
+from decaylm.sequences import BASES, one_hot_batch  # noqa: F401 (one_hot_batch: re-exported for interpret)
 
 log = logging.getLogger(__name__)
-BASES = "ACGT"
-
-
-def one_hot_batch(sequences) -> np.ndarray:
-    """(N, 4, L) float32 one-hot of sequences of one length (N: all-zero column)."""
-    from decaylm.sequences import one_hot
-
-    return np.stack([one_hot(s) for s in sequences]).astype(np.float32)
 
 
 def decode(x: np.ndarray) -> list[str]:
@@ -130,60 +121,6 @@ def contributions(hyp: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------
 # gradients
-
-
-def gradient_module(model):
-    """A torch module mapping one-hot (B, 4, L) to the prediction (B, 1), or None when the model has
-    no one-hot differentiable path (see the module docstring)."""
-    if model.kind == "cnn":
-        return CNNOneHot(model.module).eval()
-    if model.kind == "bert" and getattr(model, "tokenizer", None) is not None and model.tokenizer.kind == "nucleotide":
-        return NucleotideBert(model.module, model.tokenizer).eval()
-    return None
-
-
-class CNNOneHot(nn.Module):
-    def __init__(self, cnn):
-        super().__init__()
-        self.cnn = cnn
-
-    def forward(self, x):
-        prediction, _ = self.cnn(x)
-        return prediction[:, None]
-
-
-class NucleotideBert(nn.Module):
-    """BertRegressor.forward with the token embedding computed from one-hot input: one-hot @ E[ACGT]
-    between the [CLS] and [SEP] embeddings, then the conv stem (if any), the encoder and the head."""
-
-    def __init__(self, regressor, tokenizer):
-        super().__init__()
-        self.regressor = regressor
-        ids = [tokenizer.encode(base)[1:-1] for base in BASES]
-        if any(len(i) != 1 for i in ids):
-            raise ValueError("the nucleotide tokenizer does not give one token per base")
-        self.register_buffer("base_ids", torch.tensor([i[0] for i in ids]))
-        self.cls_id, self.sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-
-    def forward(self, x):
-        from decaylm.models.bert import pool
-        from decaylm.models.cpu import encoder_autocast
-
-        model = self.regressor
-        table = model.bert.embeddings.word_embeddings.weight
-        body = torch.einsum("bcl,ch->blh", x.to(table.dtype), table[self.base_ids])
-        ends = table[[self.cls_id, self.sep_id]]
-        batch = x.shape[0]
-        embedded = torch.cat([ends[0].expand(batch, 1, -1), body, ends[1].expand(batch, 1, -1)], dim=1)
-        mask = torch.ones(embedded.shape[:2], dtype=torch.long, device=x.device)
-        with encoder_autocast(getattr(model.config, "cpu_bf16", False), x.device):
-            if model.stem is None:
-                h = model.bert(inputs_embeds=embedded, attention_mask=mask).last_hidden_state
-            else:
-                stemmed, mask = model.stem(embedded, mask)
-                h = model.bert(inputs_embeds=stemmed, attention_mask=mask).last_hidden_state
-        out = model.head(pool(h.float(), mask, model.config.pooling))
-        return out[:, :1]
 
 
 def saliency_maps(module, x: np.ndarray, batch_size: int = 64) -> np.ndarray:

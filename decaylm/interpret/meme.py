@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from decaylm.errors import InputError
+from decaylm.sequences import BASES
 
 KNOWN_ELEMENTS = "known_elements.meme"
-BASES = "ACGT"
 
 
 @dataclass
@@ -56,7 +56,7 @@ def read_meme(path) -> list[Motif]:
         line = lines[i].strip()
         if line.startswith("ALPHABET"):
             letters = line.split("=", 1)[-1].strip().upper()
-            alphabet_ok = letters in ("ACGT", "ACGU")
+            alphabet_ok = letters in (BASES, BASES.replace("T", "U"))
             if not alphabet_ok:
                 raise InputError(f"{path}:{i + 1}", f"alphabet {letters!r} is not nucleotides",
                                  "give a DNA or RNA motif file (ALPHABET= ACGT or ACGU)")
@@ -136,7 +136,7 @@ def write_meme(motifs: list[Motif], path) -> None:
     """Write motifs (e.g. the discovered ones) as a MEME file, atomically."""
     from decaylm.io import write_text
 
-    out = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", ""]
+    out = ["MEME version 4", "", f"ALPHABET= {BASES}", "", "strands: + -", ""]
     for motif in motifs:
         out.append(f"MOTIF {motif.name} {motif.description}".rstrip())
         out.append(f"letter-probability matrix: alength= 4 w= {motif.pwm.shape[1]} nsites= 20 E= 0")

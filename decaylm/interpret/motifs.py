@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from decaylm.interpret.meme import Motif, consensus
+from decaylm.sequences import BASES
 
 log = logging.getLogger(__name__)
-BASES = "ACGT"
 
 MODISCO_DEFAULTS = {
     "sliding_window_size": 6,

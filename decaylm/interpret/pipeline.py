@@ -89,7 +89,7 @@ def interpret_model(model_name: str, model_dir, run_json, split_path, out: dict,
              len(sequences), n_mutants, ism_seconds, n_mutants / max(ism_seconds, 1e-9))
     arrays = {"ids": np.asarray(chosen["id"].astype(str).tolist(), dtype=str), "one_hot": x, "prediction": reference, "ism_delta": delta,
               "ism_hypothetical": hyp, "kind": np.asarray(model.kind)}
-    module = attribution.gradient_module(model) if settings["gradients"] else None
+    module = model.one_hot_module() if settings["gradients"] else None
     if module is not None:
         saliency = attribution.saliency_maps(module, x)
         agree = attribution.agreement(hyp, saliency, x)

@@ -5,7 +5,7 @@
 k-mer ridge (the best model of the simulated comparison) on the noise-free target, runs ISM on
 test reporters, modisco-lite and TOMTOM with the pipeline's settings, and inserts one full-strength
 site of each planted kind into shuffled test reporters. `planted_effects` gives each kind's effect
-on the target, to compare with. tests/test_interpret.py asserts on one seed;
+on the target, to compare with. tests/test_interpret_validation.py asserts on one seed;
 benchmarks/bench_interpret_simulator.py prints the same checks over other seeds and settings.
 """
 
@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.metrics import r2_score
 
 from decaylm.interpret import attribution, marginalize, motifs
+from decaylm.sequences import BASES
 
 # planted share of reporters per kind in the validation library
 ELEMENT_PROBS = {"mir430": 0.08, "are": 0.1, "pumilio": 0.1, "polyu": 0.1, "gc_rich": 0.1, "uuag": 0.15}
@@ -28,10 +29,10 @@ PLANTED_SIGNS = {"miR-430": "-", "ARE": "-", "Pumilio": "-", "GC-rich": "-", "po
 
 def site_pwm(columns: list[str]) -> np.ndarray:
     """(4, w) PWM drawing each column uniformly from its letters (one letter: that base)."""
-    return np.array([[float(b in c) / len(c) for b in "ACGT"] for c in columns]).T
+    return np.array([[float(b in c) / len(c) for b in BASES] for c in columns]).T
 
 
-# One full-strength site of each planted kind, in the forms the simulator plants (decaylm.simulate._motif,
+# One full-strength site of each planted kind, in the forms the simulator plants (decaylm.simulate.sequences._motif,
 # find_sites weights 1.0): the miR-430 8mer, ARE, Pumilio TGTAHATA with H drawn from A/C/T, an 8-T run
 # and a 10-nt G/C run each between an A and a T (as planted, so that the run keeps its length), UUAG.
 PLANTED_SITES = {"mir430": "AGCACTTA", "are": "TATTTAT", "pumilio": site_pwm(list("TGTA") + ["ACT"] + list("ATA")),
@@ -88,7 +89,7 @@ def recover_planted(seed: int = 11, n_reporters: int = 6000, n_sequences: int = 
     """Simulate, train the k-mer ridge (k <= 6) on 90% of the reporters, interpret n_sequences of the rest."""
     from decaylm import simulate
     from decaylm.interpret.pipeline import known_motifs
-    from decaylm.model_specs import parse_model_spec
+    from decaylm.models.registry import parse_model_spec
     from decaylm.models import load_model
     from decaylm.models.kmer_ridge import train
 

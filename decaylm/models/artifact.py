@@ -20,19 +20,12 @@ import numpy as np
 
 from decaylm.errors import InputError
 from decaylm.io import write_json
-from decaylm.model_specs import ModelSpec
+from decaylm.models.registry import KINDS
+from decaylm.models.specs import ModelSpec
 from decaylm.provenance import package_versions
 
 MODEL_FILE = "model.json"
 FORMAT = 1  # raised when a change makes older model folders unreadable
-LOADERS = {  # kind -> module with load(folder, record) -> TrainedModel
-    "kmer_ridge": "decaylm.models.kmer_ridge",
-    "cnn": "decaylm.models.cnn",
-    "bert": "decaylm.models.bert",
-    "pretrained": "decaylm.models.pretrained",
-    "ensemble": "decaylm.models.ensemble",
-    "repeat_ensemble": "decaylm.models.ensemble",  # the mean of a model's repeats (decaylm/repeats.py)
-}
 
 
 class TrainedModel:
@@ -50,6 +43,11 @@ class TrainedModel:
 
     def predict(self, sequences, batch_size: int = 256) -> np.ndarray:
         raise NotImplementedError
+
+    def one_hot_module(self):
+        """A torch module mapping one-hot (B, 4, L) to the prediction (B, 1), for gradient attribution;
+        None for a model with no path differentiable in one-hot input (attribution then uses ISM)."""
+        return None
 
     def path(self, key: str) -> Path:
         """A file the record names, resolved against the folder."""
@@ -88,8 +86,8 @@ def read_model_json(folder) -> dict:
     if found != FORMAT:
         raise InputError(str(path), f"was written in model format {found!r}; this decaylm reads format {FORMAT}",
                          "retrain the model with this version of decaylm, or load it with the version that wrote it")
-    if record.get("kind") not in LOADERS:
-        raise InputError(f"{path}: kind", f"unknown model kind {record.get('kind')!r}", f"known: {sorted(LOADERS)}")
+    if record.get("kind") not in KINDS:
+        raise InputError(f"{path}: kind", f"unknown model kind {record.get('kind')!r}", f"known: {sorted(KINDS)}")
     return record
 
 
@@ -97,7 +95,7 @@ def load_model(folder) -> TrainedModel:
     import importlib
 
     record = read_model_json(folder)
-    return importlib.import_module(LOADERS[record["kind"]]).load(Path(folder), record)
+    return importlib.import_module(KINDS[record["kind"]].module).load(Path(folder), record)
 
 
 @contextlib.contextmanager

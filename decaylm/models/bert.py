@@ -1,7 +1,7 @@
 """BERT-style regressor trained from scratch on any decaylm tokenizer (rows BERT_*, MORPH_*, HYBRID).
 
 A transformers `BertModel` (sdpa attention; decaylm.models.cpu for the CPU) under a pooled
-regression head, trained with MSE by the shared loop in decaylm.training. Two options on top of plain BERT:
+regression head, trained with MSE by the shared loop in decaylm.models.training. Two options on top of plain BERT:
 
 - `conv_stem`: kernel sizes of convolutions over the token embeddings, under the transformer
   (the HYBRID row). Convolutions see local motifs cheaply, attention then relates them; with
@@ -27,16 +27,17 @@ from torch import nn
 from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.utils import logging as transformers_logging
 
-from decaylm.auxiliary import load_auxiliary, part_rows
-from decaylm.batching import TokenBatches, encode, targets, token_items
+from decaylm.models.auxiliary import load_auxiliary, part_rows
+from decaylm.models.batching import TokenBatches, encode, targets, token_items
 from decaylm.errors import InputError
 from decaylm.io import write_json
-from decaylm.model_specs import BertArchitecture, Encoder, ModelSpec
+from decaylm.models.specs import BertArchitecture, Encoder, ModelSpec
 from decaylm.models.artifact import TrainedModel, atomic_directory, copy_tree_atomically, write_model_json
 from decaylm.models.common import parts, run_fingerprint, training_length
 from decaylm.models.cpu import attention_implementation, encoder_autocast, use_bf16, use_bit_dropout
-from decaylm.tokenization import load_tokenizer
-from decaylm.training import fit, predict, regression_loss
+from decaylm.tokenizers import load_tokenizer
+from decaylm.models.training import fit, predict, regression_loss
+from decaylm.sequences import BASES
 
 log = logging.getLogger(__name__)
 transformers_logging.disable_progress_bar()  # a bar per saved or loaded model clutters the job logs
@@ -85,16 +86,50 @@ class BertRegressor(BertPreTrainedModel):
         self.post_init()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, y: torch.Tensor | None = None):
-        # bf16 matmuls on CPUs with bf16 dot products (decaylm.models.cpu); weights, optimizer and head stay fp32
-        with encoder_autocast(getattr(self.config, "cpu_bf16", False), input_ids.device):
-            if self.stem is None:
-                h = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            else:
-                x, attention_mask = self.stem(self.bert.embeddings.word_embeddings(input_ids), attention_mask)
-                h = self.bert(inputs_embeds=x, attention_mask=attention_mask).last_hidden_state
-        out = self.head(pool(h.float(), attention_mask, self.config.pooling))
+        out = self.outputs(attention_mask, input_ids=input_ids)
         return regression_loss(out.squeeze(-1) if out.shape[-1] == 1 else out, y,
                                getattr(self.config, "aux_weight", 1.0), self.training)
+
+    def outputs(self, attention_mask: torch.Tensor, input_ids: torch.Tensor | None = None,
+                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """The head's outputs (B, num_outputs) from token ids, or from their embeddings (the one-hot path
+        of attribution, OneHotBert)."""
+        # bf16 matmuls on CPUs with bf16 dot products (decaylm.models.cpu); weights, optimizer and head stay fp32
+        with encoder_autocast(getattr(self.config, "cpu_bf16", False), attention_mask.device):
+            if self.stem is not None:
+                if inputs_embeds is None:
+                    inputs_embeds = self.bert.embeddings.word_embeddings(input_ids)
+                inputs_embeds, attention_mask = self.stem(inputs_embeds, attention_mask)
+                input_ids = None
+            h = self.bert(input_ids=input_ids, inputs_embeds=inputs_embeds,
+                          attention_mask=attention_mask).last_hidden_state
+        return self.head(pool(h.float(), attention_mask, self.config.pooling))
+
+
+class OneHotBert(nn.Module):
+    """A BERT over the nucleotide tokenizer as a function of one-hot input (B, 4, L) -> (B, 1).
+
+    Its token embedding of a base is a row of the embedding table, so the embedded sequence is
+    one-hot @ E[ACGT] between the [CLS] and [SEP] embeddings: on a hard one-hot input this is the
+    model's forward pass, number for number, and gradients with respect to the one-hot exist."""
+
+    def __init__(self, regressor: BertRegressor, tokenizer):
+        super().__init__()
+        self.regressor = regressor
+        ids = [tokenizer.encode(base)[1:-1] for base in BASES]
+        if any(len(i) != 1 for i in ids):
+            raise ValueError("the nucleotide tokenizer does not give one token per base")
+        self.register_buffer("base_ids", torch.tensor([i[0] for i in ids]))
+        self.cls_id, self.sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = self.regressor.bert.embeddings.word_embeddings.weight
+        body = torch.einsum("bcl,ch->blh", x.to(table.dtype), table[self.base_ids])
+        ends = table[[self.cls_id, self.sep_id]]
+        batch = x.shape[0]
+        embedded = torch.cat([ends[0].expand(batch, 1, -1), body, ends[1].expand(batch, 1, -1)], dim=1)
+        mask = torch.ones(embedded.shape[:2], dtype=torch.long, device=x.device)
+        return self.regressor.outputs(mask, inputs_embeds=embedded)[:, :1]
 
 
 def pool(h: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -226,6 +261,11 @@ class TrainedBert(TrainedModel):
     def predict(self, sequences, batch_size: int = 256) -> np.ndarray:
         return predict(self.module, token_items(encode(self.tokenizer, sequences, self.max_tokens)), self.collate,
                        batch_size)
+
+    def one_hot_module(self) -> nn.Module | None:
+        """Differentiable in one-hot input over the nucleotide tokenizer only: other tokenizers' tokens
+        change with a base, so they have no such path."""
+        return OneHotBert(self.module, self.tokenizer).eval() if self.tokenizer.kind == "nucleotide" else None
 
 
 def load(folder, record) -> TrainedBert:

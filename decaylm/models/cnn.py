@@ -10,13 +10,13 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from decaylm.auxiliary import load_auxiliary, part_rows
-from decaylm.batching import collate_one_hot, one_hot_items, targets
+from decaylm.models.auxiliary import load_auxiliary, part_rows
+from decaylm.models.batching import collate_one_hot, one_hot_items, targets
 from decaylm.io import atomic_path, write_json
-from decaylm.model_specs import CNNArchitecture, ModelSpec, Training
+from decaylm.models.specs import CNNArchitecture, ModelSpec, Training
 from decaylm.models.artifact import TrainedModel, write_model_json
 from decaylm.models.common import parts, run_fingerprint, training_length
-from decaylm.training import fit, predict, regression_loss
+from decaylm.models.training import fit, predict, regression_loss
 
 log = logging.getLogger(__name__)
 WEIGHTS = "model.safetensors"
@@ -77,6 +77,21 @@ class TrainedCNN(TrainedModel):
 
     def predict(self, sequences, batch_size: int = 256) -> np.ndarray:
         return predict(self.module, one_hot_items(sequences), collate_one_hot, batch_size)
+
+    def one_hot_module(self) -> nn.Module:
+        return OneHotCNN(self.module).eval()
+
+
+class OneHotCNN(nn.Module):
+    """The CNN as attribution wants it: one-hot (B, 4, L) -> prediction (B, 1)."""
+
+    def __init__(self, cnn: CNN):
+        super().__init__()
+        self.cnn = cnn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        prediction, _ = self.cnn(x)
+        return prediction[:, None]
 
 
 def load(folder, record) -> TrainedCNN:

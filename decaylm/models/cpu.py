@@ -24,7 +24,7 @@ def cpu_has_bf16() -> bool:
 
 def use_bf16(setting) -> bool:
     """The `bf16` setting of a model (on|off|auto) -> whether to autocast to bf16 on the CPU.
-    Never when there is a GPU: training there uses CUDA autocast (decaylm.training.autocast)."""
+    Never when there is a GPU: training there uses CUDA autocast (decaylm.models.training.autocast)."""
     if torch.cuda.is_available() or setting in (False, "false", "off"):
         return False
     if setting in (True, "true", "on"):
@@ -62,5 +62,5 @@ def use_bit_dropout(model: nn.Module) -> nn.Module:
 
 def encoder_autocast(cpu_bf16: bool, device: torch.device):
     """bf16 autocast for a transformer encoder on a CPU with bf16 dot products (`cpu_bf16`); on a
-    GPU the training loop autocasts (decaylm.training.autocast), so this is a no-op there."""
+    GPU the training loop autocasts (decaylm.models.training.autocast), so this is a no-op there."""
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16 and device.type == "cpu")

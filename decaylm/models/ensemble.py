@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from decaylm.errors import InputError
-from decaylm.model_specs import ModelSpec
+from decaylm.models.specs import ModelSpec
 from decaylm.models.artifact import (
     TrainedModel,
     load_model,
@@ -116,22 +116,30 @@ def listed_figures(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def write_ensemble(out_dir, spec: ModelSpec, member_dirs) -> None:
-    """model.json of an ensemble: its members' folders relative to its own. member_dirs: a list of
-    folders (named by their folder names) or a dict name -> folder."""
-    out_dir = Path(out_dir)
+    """model.json of an ensemble. member_dirs: a list of folders (named by their folder names) or a
+    dict name -> folder."""
     names = list(member_dirs) if isinstance(member_dirs, dict) else [Path(folder).name for folder in member_dirs]
     member_dirs = list(member_dirs.values()) if isinstance(member_dirs, dict) else list(member_dirs)
+    # the spec names the members the ensemble averages (for members: auto, the chosen ones, not the candidates)
+    spec = dataclasses.replace(spec, links={**spec.links, "members": names})
+    write_member_mean(out_dir, spec, member_dirs, f"models.{spec.name}.members", mean_of="members")
+
+
+def write_member_mean(out_dir, spec: ModelSpec, member_dirs, where: str, **extra) -> list[dict]:
+    """model.json of a model that predicts the mean of other model folders (an ensemble's members, a
+    model's repeats, or its folds): their folders relative to its own, so a moved results folder
+    still loads. The members must have been trained on reporters of one length. Returns their records."""
+    out_dir = Path(out_dir)
     records = [read_model_json(folder) for folder in member_dirs]
     lengths = {record["input_length"] for record in records}
     if len(lengths) > 1:
-        raise InputError(f"models.{spec.name}.members", f"members were trained on different lengths {sorted(lengths)}",
-                         "ensemble models trained on the same reporters")
+        raise InputError(where, f"members were trained on different lengths {sorted(lengths)}",
+                         "average models trained on the same reporters")
     out_dir.mkdir(parents=True, exist_ok=True)
     members = [os.path.relpath(Path(folder).resolve(), out_dir.resolve()) for folder in member_dirs]
-    # the spec names the members the ensemble averages (for members: auto, the chosen ones, not the candidates)
-    spec = dataclasses.replace(spec, links={**spec.links, "members": names})
     write_model_json(out_dir, spec, lengths.pop(), {}, min_length=max(r.get("min_length", 1) for r in records),
-                     members=members)
+                     members=members, **extra)
+    return records
 
 
 class Ensemble(TrainedModel):

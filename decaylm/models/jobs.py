@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from decaylm.io import read_tsv, write_json, write_tsv
-from decaylm.model_specs import parse_model_spec
-from decaylm.models.artifact import LOADERS, MODEL_FILE, load_model
+from decaylm.io import read_tsv, write_tsv
+from decaylm.models.registry import KINDS, parse_model_spec
+from decaylm.models.artifact import MODEL_FILE, load_model
 from decaylm.models.common import ModelUnavailable
-from decaylm.provenance import provenance
+from decaylm.provenance import provenance, write_run
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +36,16 @@ def run_model_job(name: str, spec: dict, split_path, predictions_path, run_path,
     out_dir = Path(predictions_path).parent
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MODEL_FILE).unlink(missing_ok=True)  # until this job ends, the folder holds no finished model
-    module = importlib.import_module(LOADERS[parsed.kind])
+    module = importlib.import_module(KINDS[parsed.kind].module)
     record = provenance({"model": name, "spec": spec, **{k: str(v) for k, v in inputs.items()}}, seed, repo)
     started = time.perf_counter()
     try:
         module.train(split, parsed, out_dir, **inputs)
-        record.update(status="ok", train_seconds=round(time.perf_counter() - started, 1))
+        status = {"status": "ok", "train_seconds": round(time.perf_counter() - started, 1)}
         y_pred = load_model(out_dir).predict(split["sequence"].tolist())
     except ModelUnavailable as reason:
         log.warning("%s not run: %s", name, reason)
         y_pred = np.full(len(split), np.nan)
-        record.update(status="not_run", reason=str(reason))
+        status = {"status": "not_run", "reason": str(reason)}
     write_tsv(predictions_frame(split, y_pred), predictions_path, float_format="%.8g")
-    write_json(record, run_path)
+    write_run(run_path, record, **status)

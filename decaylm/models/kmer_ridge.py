@@ -27,7 +27,7 @@ from sklearn.preprocessing import MaxAbsScaler
 
 from decaylm.errors import InputError
 from decaylm.io import atomic_path
-from decaylm.model_specs import ModelSpec
+from decaylm.models.specs import ModelSpec
 from decaylm.models.artifact import TrainedModel, write_model_json
 from decaylm.models.common import parts, training_length
 

@@ -6,10 +6,10 @@ test sequences never enter, and an extra sequence that shares a `min_overlap`-nt
 with one of them is dropped, as the overlap split would have kept it with them. Long extra
 sequences are cut into windows of the reporters' length.
 
-Masking is BERT's (decaylm.batching.MaskedTokenBatches), seeded per epoch. A small seeded part
+Masking is BERT's (decaylm.models.batching.MaskedTokenBatches), seeded per epoch. A small seeded part
 of the training sequences (`holdout_fraction`) is left out of the updates and scored each epoch
 (fixed masks): it shows whether the language model still learns, and it is the validation loss
-of the shared training loop (decaylm.training.fit: device, autocast, schedule, early stopping,
+of the shared training loop (decaylm.models.training.fit: device, autocast, schedule, early stopping,
 checkpoint and resume are the regressors').
 
 Writes a `save_pretrained` checkpoint (config.json + model.safetensors + tokenizer files) to
@@ -28,15 +28,17 @@ import torch
 from torch import nn
 from transformers import BertForMaskedLM
 
-from decaylm.batching import MaskedTokenBatches, encode, token_items
 from decaylm.errors import InputError
 from decaylm.io import write_json
-from decaylm.model_specs import ModelSpec
+from decaylm.models.batching import MaskedTokenBatches, encode, token_items
 from decaylm.models.bert import bert_config
 from decaylm.models.common import parts, run_fingerprint
 from decaylm.models.cpu import attention_implementation, encoder_autocast, use_bf16, use_bit_dropout
-from decaylm.tokenization import load_tokenizer
-from decaylm.training import CHECKPOINT, fit
+from decaylm.models.specs import ModelSpec
+from decaylm.models.training import CHECKPOINT, fit
+from decaylm.sequences import read_sequences
+from decaylm.split import shares_overlap
+from decaylm.tokenizers import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -59,40 +61,30 @@ class MaskedLanguageModel(nn.Module):
         return logits, loss
 
 
-def read_sequences(path) -> list[str]:
-    """Sequences of a FASTA file or an id<TAB>sequence TSV (with or without a header), checked as
-    `decaylm predict` checks its input."""
-    from decaylm.predict import read_sequences as read
-
-    return read(path)["sequence"].tolist()
-
-
 def extra_windows(paths, window: int, held_out: list[str], min_overlap: int, where: str = "extra_sequences"
                   ) -> list[str]:
     """Unlabeled sequences cut into windows; none that shares min_overlap nt with a held-out sequence.
     A file that cannot be read is an InputError that also names the config key (`where`)."""
-    banned = {s[i:i + min_overlap] for s in held_out for i in range(len(s) - min_overlap + 1)}
-    kept, dropped = [], 0
+    pieces = []
     for path in paths:
         try:
-            sequences = read_sequences(path)
+            sequences = read_sequences(path)["sequence"]
         except InputError as error:
             raise InputError(f"{where}: {error.where}", error.problem, error.fix) from None
         for sequence in sequences:
-            for start in range(0, max(1, len(sequence) - min_overlap + 1), window):
-                piece = sequence[start:start + window]
-                if any(piece[i:i + min_overlap] in banned for i in range(len(piece) - min_overlap + 1)):
-                    dropped += 1
-                elif len(piece) >= min(window, min_overlap):
-                    kept.append(piece)
+            starts = range(0, max(1, len(sequence) - min_overlap + 1), window)
+            pieces += [sequence[start:start + window] for start in starts]
+    overlapping = shares_overlap(pieces, held_out, min_overlap)
+    kept = [piece for piece, overlaps in zip(pieces, overlapping)
+            if not overlaps and len(piece) >= min(window, min_overlap)]
     log.info("extra sequences: %d windows of %d nt kept, %d dropped for overlapping valid/test", len(kept), window,
-             dropped)
+             int(overlapping.sum()))
     return kept
 
 
 def pretrain(split, spec: ModelSpec, tokenizer_dir, out_dir) -> None:
     """MLM-pretrain a BERT encoder on the split's training sequences (+ extra_sequences) into out_dir.
-    `spec`: a parsed `pretraining` entry (decaylm.model_specs.parse_pretraining_spec)."""
+    `spec`: a parsed `pretraining` entry (decaylm.models.specs.parse_pretraining_spec)."""
     cfg, train_cfg = spec.architecture, spec.training
     out_dir = Path(out_dir)
     tokenizer = load_tokenizer(tokenizer_dir)

@@ -20,7 +20,7 @@ tried first, HF_HUB_OFFLINE=1 stops there, and otherwise the hub's endpoint is p
 short timeout before transformers (which retries for about 30 s) is asked.
 
 Regression head: attention-mask mean of the last hidden states, dropout, linear. Training is
-the shared loop (decaylm.training.fit). The model folder holds the fine-tuned encoder with its
+the shared loop (decaylm.models.training.fit). The model folder holds the fine-tuned encoder with its
 tokenizer (`encoder/`, save_pretrained, remote code included) and the head (`head.safetensors`).
 """
 
@@ -42,13 +42,13 @@ from torch import nn
 
 from safetensors.torch import load_file, save_file
 
-from decaylm.batching import TokenBatches, targets, token_items
+from decaylm.models.batching import TokenBatches, targets, token_items
 from decaylm.errors import InputError
 from decaylm.io import atomic_path, write_json
-from decaylm.model_specs import Finetune, ModelSpec
+from decaylm.models.specs import Finetune, ModelSpec
 from decaylm.models.artifact import TrainedModel, atomic_directory, write_model_json
 from decaylm.models.common import ModelUnavailable, parts, run_fingerprint, training_length
-from decaylm.training import fit, predict, regression_loss
+from decaylm.models.training import fit, predict, regression_loss
 
 log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINT = Finetune.checkpoint

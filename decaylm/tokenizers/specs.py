@@ -1,7 +1,7 @@
 """Tokenizer config entries: kinds, default parameters and checks.
 
-Kept apart from decaylm.tokenization (which imports transformers and torch) so that the
-workflow can check every tokenizer entry at start-up without paying for those imports.
+Kept free of transformers and torch (unlike the rest of decaylm.tokenizers) so that the workflow
+can check every tokenizer entry at start-up without paying for those imports.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ DEFAULT_PARAMS: dict[str, dict] = {
     # min_frequency 2: a merge seen once only memorizes one training sequence.
     "bpe": {"vocab_size": 4096, "min_frequency": 2},
     "wordpiece": {"vocab_size": 4096, "min_frequency": 2},
-    # See train_morfessor for why these.
+    # See decaylm.tokenizers.morfessor_lexicon.train_morfessor for why these.
     "morfessor": {"max_len": 7, "corpus_weight": 1.0, "max_epochs": 3, "addcount": 1.0, "vocab_size": 4096},
     # A k-mer is kept when abs(score) > threshold: tables may hold signed associations, and a
     # destabilizing element informs as much as a stabilizing one. top: at most this many of the

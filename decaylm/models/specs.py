@@ -1,10 +1,11 @@
-"""Model and pretraining config entries: one spec per kind, built from shared parts.
+"""The settings of model and pretraining config entries: shared parts, one architecture per kind,
+and the checks that turn a config entry into a ModelSpec.
 
-Kept free of torch (like decaylm.tokenizer_specs) so that the workflow checks every `models`
-and `pretraining` entry at start-up, before any job runs: a misspelt or mistyped key stops
-with one line that names `models.NAME.KEY` (or `pretraining.NAME.KEY`) and the known keys.
-The training jobs parse their entry with the same functions, so the check and the job can
-never disagree.
+Which kind uses which architecture is declared in decaylm.models.registry. Kept free of torch so
+that the workflow checks every `models` and `pretraining` entry at start-up, before any job
+runs: a misspelt or mistyped key stops with one line that names `models.NAME.KEY` (or
+`pretraining.NAME.KEY`) and the known keys. The training jobs parse their entry with the same
+functions, so the check and the job can never disagree.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from decaylm.errors import InputError
 
 @dataclass
 class Training:
-    """The shared training loop's settings (decaylm.training.fit)."""
+    """The shared training loop's settings (decaylm.models.training.fit)."""
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
@@ -71,7 +72,7 @@ class CNNArchitecture:
     kernel_sizes: list = field(default_factory=lambda: [9, 7, 5])
     dropout: float = 0.2
     pool: int = 2
-    aux_hours: list = field(default_factory=list)  # extra outputs: the time course (decaylm.auxiliary)
+    aux_hours: list = field(default_factory=list)  # extra outputs: the time course (decaylm.models.auxiliary)
     aux_libraries: list = field(default_factory=list)  # extra outputs: other libraries' targets (decaylm.libraries)
 
 
@@ -122,29 +123,6 @@ class MaskedLM(Encoder):
     min_overlap: int = 30         # an extra sequence sharing this many nt with valid/test is dropped
 
 
-@dataclass(frozen=True)
-class Kind:
-    architecture: type | None
-    trains: bool = True           # has Training settings
-    links: tuple = ()             # keys naming other config entries, resolved by the pipeline
-    training_defaults: dict = field(default_factory=dict)
-
-
-MODEL_KINDS: dict[str, Kind] = {
-    "kmer_ridge": Kind(KmerRidge, trains=False),
-    "cnn": Kind(CNNArchitecture),
-    "bert": Kind(BertArchitecture, links=("tokenizer", "init_from")),
-    # fine-tuning defaults: a small learning rate and few epochs
-    "pretrained": Kind(Finetune,  # its tokenizer is the checkpoint's
-                       training_defaults={"lr": 3e-5, "epochs": 5, "patience": 2, "batch_size": 32,
-                                          "warmup_fraction": 0.1}),
-    "ensemble": Kind(EnsembleChoice, trains=False, links=("members",)),
-    # the mean of the repeats of one model (decaylm/repeats.py)
-    "repeat_ensemble": Kind(None, trains=False, links=("of",)),
-}
-PRETRAINING = Kind(MaskedLM, links=("tokenizer",))
-
-
 @dataclass
 class ModelSpec:
     """A parsed `models` (or `pretraining`) entry."""
@@ -166,7 +144,8 @@ class ModelSpec:
         return out
 
 
-def known_keys(kind: Kind) -> list[str]:
+def known_keys(kind) -> list[str]:
+    """The keys a config entry of this kind (a registry.ModelKind) may set."""
     keys = {"seed", *kind.links}
     if kind.trains:
         keys.add("repeats")  # trained that many times with seeds seed, seed + 1, ... (decaylm/repeats.py)
@@ -177,26 +156,9 @@ def known_keys(kind: Kind) -> list[str]:
     return sorted(keys)
 
 
-def parse_model_spec(name: str, spec, default_seed: int = 0) -> ModelSpec:
-    """Check `models.<name>` and return it with defaults filled in; one-line InputError otherwise."""
-    where = f"models.{name}"
-    if not isinstance(spec, dict) or "kind" not in spec:
-        raise InputError(where, "has no kind", f"give kind: one of {', '.join(MODEL_KINDS)}")
-    if spec["kind"] not in MODEL_KINDS:
-        raise InputError(f"{where}.kind", f"unknown kind {spec['kind']!r}", f"use one of {', '.join(MODEL_KINDS)}")
-    return _parse(where, name, spec["kind"], MODEL_KINDS[spec["kind"]],
-                  {k: v for k, v in spec.items() if k != "kind"}, default_seed)
-
-
-def parse_pretraining_spec(name: str, spec, default_seed: int = 0) -> ModelSpec:
-    """Check `pretraining.<name>` (masked-LM pretraining of a BERT encoder)."""
-    where = f"pretraining.{name}"
-    if not isinstance(spec, dict):
-        raise InputError(where, "is not a mapping", "give tokenizer: NAME and the encoder's settings")
-    return _parse(where, name, "mlm", PRETRAINING, {k: v for k, v in spec.items() if k != "kind"}, default_seed)
-
-
-def _parse(where: str, name: str, kind_name: str, kind: Kind, spec: dict, default_seed: int) -> ModelSpec:
+def parse_entry(where: str, name: str, kind_name: str, kind, spec: dict, default_seed: int) -> ModelSpec:
+    """Check one config entry (without its `kind` key) against its kind (a registry.ModelKind) and
+    return it with defaults filled in; a one-line InputError names the key otherwise."""
     known = known_keys(kind)
     for key in spec:
         if key not in known:

@@ -1,33 +1,22 @@
-"""A catalogue of malformed inputs, one `Case` each, for tests/test_bad_input.py.
+"""The catalogue of malformed inputs, one `Case` each, that tests/test_bad_input.py checks.
 
-Every case is a config override (merged on top of a minimal config) and, for the file-based
-sources, a small valid data folder that the case then breaks. `expect` lists what the one
-error line must say: the key or file and the fix. `target` is the output to build: empty for
-errors that must stop Snakemake while it parses the config (checked with a dry run).
-`{dir}` in the config, the expected words and `kept` stands for the case's own folder.
-END_TO_END names the few cases that also run through Snakemake itself; `workflow_config` checks
-a config in-process with the workflow's own code (rules/common.smk).
+Every case is a config layer (merged on top of tests.helpers.configs.minimal_config) and, for the
+file-based sources, a small valid data folder (tests.helpers.data.small_utrseq and small_table)
+that the case then breaks. `expect` lists what the one error line must say: the key or file and the
+fix. `target` is the output to build: empty for errors that must stop Snakemake while it parses the
+config. `{dir}` in the config, the expected words and `results` stands for the case's own folder.
+END_TO_END names the few cases that also run through Snakemake itself.
 """
 
 from __future__ import annotations
 
-import copy
 import gzip
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import yaml
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import update_config
-
-from tests.conftest import REPO, random_sequences
-
-UTRSEQ_HOURS = [0, 2, 8]
-N_REPORTERS = 30
+from tests.helpers.configs import merged
+from tests.helpers.data import SMALL_HOURS
 
 
 @dataclass(frozen=True)
@@ -41,84 +30,8 @@ class Case:
     results: str = ""  # the results folder, if not the case's own
 
 
-def minimal_config() -> dict:
-    """Small simulated data and one fast model; every other default tokenizer, model and pretraining off."""
-    default = yaml.safe_load((REPO / "config.yaml").read_text())
-    off = lambda section: {name: None for name in default.get(section) or {}}
-    return {"data": {"simulate": {"n_reporters": 200, "seed": 3}},
-            "tokenizers": off("tokenizers"), "pretraining": off("pretraining"),
-            "models": {**off("models"), "KMER_RIDGE": {"kind": "kmer_ridge", "k_max": 3}}}
-
-
-# ---------------------------------------------------------------------------------------------
-# the config as the workflow sees it, without Snakemake
-
-COMMON = REPO / "rules" / "common.smk"
-
-
-class ConfigRefused(Exception):
-    """The one line that rules/common.smk raises as a WorkflowError while Snakemake parses the workflow."""
-
-
-class _Workflow:
-    """What rules/common.smk reads of Snakemake's `workflow` object. Falsy, so that Snakemake's
-    validate() reads the schema path relative to the working directory, here the rule file's folder."""
-
-    basedir = str(REPO)
-
-    def __bool__(self) -> bool:
-        return False
-
-
-def workflow_config(*layers: dict) -> dict:
-    """config.yaml with `layers` merged on top as Snakemake merges --configfile and --config, then
-    rules/common.smk itself run on it: its namespace (the checked config, defaults filled, is `config`)."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for layer in layers:
-        update_config(config, copy.deepcopy(layer))
-    namespace = {"workflow": _Workflow(), "config": config}
-    cwd, path, pythonpath = os.getcwd(), list(sys.path), os.environ.get("PYTHONPATH")
-    os.chdir(COMMON.parent)
-    try:
-        exec(compile(COMMON.read_text(), str(COMMON), "exec"), namespace)
-    except WorkflowError as error:
-        raise ConfigRefused(str(error.args[0])) from None
-    finally:  # common.smk puts the repository on sys.path and PYTHONPATH for its jobs
-        os.chdir(cwd)
-        sys.path[:] = path
-        os.environ.pop("PYTHONPATH", None) if pythonpath is None else os.environ.update(PYTHONPATH=pythonpath)
-    return namespace
-
-
-# ---------------------------------------------------------------------------------------------
-# valid data to break
-
-def write_utrseq(folder: Path) -> None:
-    """30 reporters x 3 hours (0, 2, 8) with two spike-ins, in the UTR-seq format."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    sequences = random_sequences(N_REPORTERS, length=60, seed=11)
-    rates = rng.uniform(0.05, 0.5, size=N_REPORTERS)
-    header = "id\t" + "\t".join(f"AR{i + 1:02d}" for i in range(len(UTRSEQ_HOURS)))
-    rows = [f"R{i}\t" + "\t".join(str(int(1000 * 2 ** (-rate * h)) + 50) for h in UTRSEQ_HOURS)
-            for i, rate in enumerate(rates)]
-    rows += [f"SPIKE_{i}\t" + "\t".join(["500"] * len(UTRSEQ_HOURS)) for i in range(2)]
-    (folder / "reporter_counts.txt").write_text("\n".join([header, *rows]) + "\n")
-    (folder / "reporter_seq.txt").write_text("".join(f"R{i}\t{s}\n" for i, s in enumerate(sequences)))
-
-
-def write_table(folder: Path) -> None:
-    """The original project's CSVs: 30 reporters on log scale at 1, 2 and 6 h."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(1)
-    values = rng.normal(5, 1, size=(N_REPORTERS, 3)).round(3)
-    (folder / "expression.csv").write_text(
-        "id,1h,2h,6h\n" + "".join(f"R{i},{a},{b},{c}\n" for i, (a, b, c) in enumerate(values)))
-    (folder / "sequences.csv").write_text(
-        "id,Sequence\n" + "".join(f"R{i},{s}\n" for i, s in enumerate(random_sequences(N_REPORTERS, 60, seed=12))))
-
-
-UTRSEQ = {"data": {"source": "utrseq", "path": "{dir}/utrseq", "hours": UTRSEQ_HOURS, "filter_hours": [2]},
+# the case folder's valid data: {dir}/utrseq (30 reporters at 0, 2 and 8 h) and {dir}/table (1, 2 and 6 h)
+UTRSEQ = {"data": {"source": "utrseq", "path": "{dir}/utrseq", "hours": SMALL_HOURS, "filter_hours": [2]},
           "target": {"from_hour": 2, "to_hour": 8}}
 TABLE = {"data": {"source": "table", "expression": "{dir}/table/expression.csv",
                   "sequences": "{dir}/table/sequences.csv"},
@@ -126,13 +39,6 @@ TABLE = {"data": {"source": "table", "expression": "{dir}/table/expression.csv",
 COUNTS, SEQS = "{dir}/utrseq/reporter_counts.txt", "{dir}/utrseq/reporter_seq.txt"
 EXPR, SEQCSV = "{dir}/table/expression.csv", "{dir}/table/sequences.csv"
 EXPRESSION = "data/expression.tsv"
-
-
-def merged(base: dict, extra: dict) -> dict:
-    out = {**base}
-    for key, value in extra.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from decaylm.errors import InputError
-
-BASES = "ACGT"
+from decaylm.sequences import BASES
 
 IUPAC = {
     "A": "A", "C": "C", "G": "G", "T": "T",

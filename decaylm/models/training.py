@@ -24,13 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from decaylm.batching import batch_order, batches_by_length, item_length
+from decaylm.models.batching import batch_order, batches_by_length, item_length
 from decaylm.io import remove_stale_temporaries, save_torch
-from decaylm.model_specs import Training
+from decaylm.models.specs import Training
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "last_epoch.pt"
-TrainConfig = Training  # the settings of this loop (decaylm.model_specs)
+TrainConfig = Training  # the settings of this loop (decaylm.models.specs)
 BN_REFRESH_ITEMS = 4096  # training items BatchNorm statistics are recomputed on before each validation
 
 

@@ -23,7 +23,7 @@ Use:
     with SlurmCluster(tempfile.mkdtemp(prefix=TMP_MARK)) as cluster:
         subprocess.run([...], env=cluster.env())
         cluster.allocated_job_ids()
-or by hand, as root: `.venv/bin/python tests/slurm_cluster.py` keeps a cluster up until
+or by hand, as root: `.venv/bin/python tests/helpers/slurm_cluster.py` keeps a cluster up until
 Ctrl-C; meanwhile `make slurm` in another shell runs the pipeline on it. By default the
 cluster has no GRES at all, like Debian's Slurm out of the box (a GPU request is refused:
 "Invalid generic resource (gres) specification"); `--gpu` gives it one fake GPU, for
@@ -188,7 +188,7 @@ class SlurmCluster:
             self.conf.with_name("gres.conf").write_text(
                 f"NodeName={self.node} Name=gpu File=/dev/null\n")
         self.conf.write_text(f"""\
-# One-node test cluster written by tests/slurm_cluster.py; everything lives in {self.root}.
+# One-node test cluster written by tests/helpers/slurm_cluster.py; everything lives in {self.root}.
 ClusterName=decaylm
 SlurmctldHost={self.node}(127.0.0.1)
 SlurmctldPort={ctld_port}

@@ -1,0 +1,117 @@
+"""DnaTokenizer and its folder: encode/decode of every kind, input normalization, [UNK], atomic writes."""
+
+from __future__ import annotations
+
+import pytest
+from transformers import PreTrainedTokenizerFast
+
+from decaylm.errors import InputError
+from decaylm.sequences import normalize_sequence
+from decaylm.tokenizers import dna_tokenizer, load_tokenizer, train_tokenizer
+from tests.helpers.tokenizers import (
+    CONCATENATING,
+    LOSSLESS,
+    SPECS,
+    WHOLLY_HF,
+    make_corpus,
+    plant,
+    random_sequences,
+    train_every_spec,
+)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return make_corpus()
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return random_sequences(20, seed=99)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, corpus):
+    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)
+
+
+@pytest.mark.parametrize("name", LOSSLESS)
+def test_round_trip(trained, held_out, name):
+    tok = trained[name]
+    for sequence in held_out:
+        assert tok.decode(tok.encode(sequence)) == sequence
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_encode_layout_and_batch(trained, held_out, name):
+    tok = trained[name]
+    batch = tok.encode_many(held_out)
+    assert batch == [tok.encode(s) for s in held_out]
+    for sequence, ids in zip(held_out, batch):
+        assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+        assert tok.segment(sequence) == tok.hf.convert_ids_to_tokens(ids[1:-1])
+        cut = tok.encode(sequence, max_length=8)
+        if len(ids) > 8:
+            assert len(cut) == 8 and cut[:-1] == ids[:7] and cut[-1] == tok.sep_token_id
+        else:
+            assert cut == ids
+    ids = (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id)
+    assert ids == (0, 1, 2, 3, 4)
+    assert tok.vocab_size == len(tok.hf.get_vocab())
+
+
+@pytest.mark.parametrize("name", CONCATENATING)
+def test_tokens_concatenate_to_the_sequence(trained, held_out, name):
+    for sequence in held_out:
+        assert "".join(trained[name].segment(sequence)) == sequence
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_lower_case_and_rna_input(trained, corpus, name):
+    tok = trained[name]
+    for sequence in corpus[0][:10]:
+        rna = sequence.lower().replace("t", "u")
+        assert tok.encode(rna) == tok.encode(sequence)
+        assert tok.encode(sequence.replace("T", "U")) == tok.encode(sequence)
+
+
+def test_normalize_sequence():
+    assert normalize_sequence(" acguN\n") == "ACGTN"
+
+
+@pytest.mark.parametrize("name", WHOLLY_HF)
+def test_tokenizer_json_alone_encodes_the_same(trained, corpus, name):
+    """Users who load only tokenizer.json get the same ids, RNA/lower case included."""
+    tok = trained[name]
+    hf = PreTrainedTokenizerFast(tokenizer_file=str(tok.path / "tokenizer.json"))
+    for sequence in corpus[0][:10]:
+        assert hf(sequence.lower().replace("t", "u"))["input_ids"] == tok.encode(sequence)
+
+
+@pytest.mark.parametrize("name", ["nucleotide", "bpe", "wordpiece", "morfessor"])
+def test_unknown_letter_is_one_unk(trained, held_out, name):
+    tok = trained[name]
+    sequence = plant(held_out[1], "R", 40)
+    tokens = tok.segment(sequence)
+    assert tokens.count("[UNK]") == 1
+    left, right = "".join(tokens[: tokens.index("[UNK]")]), "".join(tokens[tokens.index("[UNK]") + 1 :])
+    assert (left, right) == (sequence[:40], sequence[41:])
+    assert tok.unk_rate([sequence]) == pytest.approx(1 / len(tokens))
+    assert tok.unk_rate(held_out) == 0.0
+
+
+def test_a_failed_run_leaves_no_tokenizer_json(tmp_path, monkeypatch, corpus):
+    out = tmp_path / "bpe"
+    train_tokenizer(SPECS["bpe"], corpus[0], None, out, seed=1)
+    assert (out / "tokenizer.json").is_file()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(dna_tokenizer, "write_json", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        train_tokenizer(SPECS["bpe"], corpus[0], None, out, seed=1)
+    assert not (out / "tokenizer.json").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp")]
+    with pytest.raises(InputError, match="is not a trained tokenizer"):
+        load_tokenizer(out)

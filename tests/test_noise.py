@@ -1,0 +1,84 @@
+"""The noise ceiling (decaylm/noise.py, rule noise_ceiling): the read-count dispersion recovered from the
+simulator's counts, the ceiling that follows, and `table` data, which has no reads to estimate it from."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from decaylm.evaluate import add_ceiling, comparison_markdown
+from decaylm.noise import estimate_dispersion, noise_ceiling, not_computed
+from decaylm.simulate import config_from_params, simulate, write_outputs
+from decaylm.sources import read_utrseq
+from tests.helpers.paths import HOURS
+
+
+def _simulated(tmp_path, dispersion, n_reporters=1000):
+    frames = simulate(config_from_params({"n_reporters": n_reporters, "seed": 5, "dispersion": dispersion}))
+    write_outputs(frames, tmp_path / "reporter_counts.txt", tmp_path / "reporter_seq.txt", tmp_path / "truth.tsv")
+    return read_utrseq(tmp_path, HOURS), frames[2]
+
+
+@pytest.mark.parametrize("dispersion", [0.02, 0.1])
+def test_the_estimate_recovers_the_simulated_dispersion(tmp_path, dispersion):
+    """Tolerance: 20% of the simulated value (measured: within 10% at 1,000 reporters)."""
+    raw, _ = _simulated(tmp_path, dispersion)
+    estimate = estimate_dispersion(raw)
+    assert estimate["alpha"] == pytest.approx(dispersion, rel=0.2)
+    for window in estimate["windows"]:
+        assert window["alpha"] == pytest.approx(dispersion, rel=0.3)
+    assert estimate["spike_alpha"] < 0.02  # the simulated spike-ins are near Poisson
+
+
+def test_the_ceiling_matches_the_simulated_noise(tmp_path):
+    """On the simulator the noise is known (measured minus noise-free target): the ceiling from the reads
+    alone agrees with 1 - var(noise) / var(measured) within 0.03, and is below the Poisson-only one."""
+    raw, truth = _simulated(tmp_path, 0.05)
+    ids = raw.reporters.index[raw.reporters[2.0] >= 20][:600]  # the pipeline's read filter
+    data, target = {"pseudocount": 1}, {"kind": "difference", "from_hour": 2, "to_hour": 8, "divisor": 1}
+    result = noise_ceiling(raw, ids, data, target, n_resamples=100, seed=0)
+    measured = (np.log2(raw.reporters.loc[ids, 8.0] + 1) - np.log2(raw.spikes[8.0].sum())
+                - np.log2(raw.reporters.loc[ids, 2.0] + 1) + np.log2(raw.spikes[2.0].sum()))
+    noise = measured.to_numpy() - truth.set_index("id").loc[ids, "y_true"].to_numpy()
+    actual = 1 - np.var(noise, ddof=1) / np.var(measured, ddof=1)
+    assert result["r2_ceiling"] == pytest.approx(actual, abs=0.03)
+    assert result["r2_ceiling"] < result["r2_ceiling_poisson"]
+    assert result["n_test"] == 600 and result["n_resamples"] == 100 and result["status"] == "ok"
+    assert result["dispersion"] == pytest.approx(0.05, rel=0.2) and "negative-binomial" in result["method"]
+
+
+class _Named(dict):
+    """What a script sees as snakemake.input / output / params: attributes and keys()."""
+
+    __getattr__ = dict.__getitem__
+
+    def __getitem__(self, key):
+        return list(self.values())[key] if isinstance(key, int) else dict.__getitem__(self, key)
+
+
+def test_table_data_says_the_ceiling_is_not_computed(tmp_path, repo):
+    """The rule's script on `table` data (its inputs there: the split only, no reads)."""
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    split = tmp_path / "split.tsv"
+    pd.DataFrame({"id": ["T1", "T2"], "sequence": ["ACGT", "ACGA"], "y": [0.1, 0.2], "split": ["test", "train"],
+                  "group": [0, 1]}).to_csv(split, sep="\t", index=False)
+    out = tmp_path / "noise_ceiling.json"
+    snakemake = SimpleNamespace(input=_Named(split=str(split)), output=_Named(json=str(out)),
+                                log=[str(tmp_path / "log")],
+                                params=_Named(data={**config["data"], "source": "table"}, target=config["target"],
+                                              evaluate=config["evaluate"]))
+    runpy.run_path(str(repo / "scripts" / "noise_ceiling.py"), init_globals={"snakemake": snakemake})
+    result = json.loads(out.read_text())
+    assert result == not_computed("table")
+    assert result["status"] == "not computed" and result["r2_ceiling"] is None
+    assert "table" in result["reason"] and "read counts" in result["reason"]
+    table = add_ceiling(pd.DataFrame({"model": ["A"], "r2": [0.5]}), result)
+    assert table["r2_of_ceiling"].isna().all()
+    markdown = comparison_markdown(table, result)
+    assert "Noise ceiling: not computed: data.source is 'table'" in markdown
