@@ -45,6 +45,8 @@ test: setup system-deps
 
 lint: setup
 	$(SNAKEMAKE) --lint
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check -l 120 Snakefile rules
 
 dag: setup system-deps
 	mkdir -p $(RESULTS)

@@ -73,9 +73,15 @@ PREDICT_MODELS = PREDICT["models"] if PREDICT["sequences"] else []
 # any other name (never configured, or removed with `NAME: null`) gets a row with the reason.
 INTERPRET = config["interpret"]
 INTERPRET_MODELS = [name for name in INTERPRET["models"] if name in config["models"]]
-INTERPRET_UNAVAILABLE = {name: "removed from models with `NAME: null`" if name in REMOVED_MODELS
-                         else f"not a configured model (configured: {', '.join(sorted(config['models']))})"
-                         for name in INTERPRET["models"] if name not in config["models"]}
+INTERPRET_UNAVAILABLE = {
+    name: (
+        "removed from models with `NAME: null`"
+        if name in REMOVED_MODELS
+        else f"not a configured model (configured: {', '.join(sorted(config['models']))})"
+    )
+    for name in INTERPRET["models"]
+    if name not in config["models"]
+}
 INTERPRET_SETTINGS = {key: value for key, value in INTERPRET.items() if key != "models"}
 
 
@@ -105,11 +111,16 @@ def predict_model_inputs(wildcards):
 def predict_outputs():
     if not PREDICT_MODELS:
         return []
-    return (expand(R("predict", "{model}", "{name}.{table}"), model=PREDICT_MODELS, name=sorted(PREDICT["sequences"]),
-                   table=["tsv", "summary.tsv"])
-            + expand(R("predict", "{model}", "variants_{name}.tsv"), model=PREDICT_MODELS,
-                     name=sorted(PREDICT["variants"]))
-            + expand(R("predict", "{name}_profiles.png"), name=sorted(PREDICT["sequences"])))
+    return (
+        expand(
+            R("predict", "{model}", "{name}.{table}"),
+            model=PREDICT_MODELS,
+            name=sorted(PREDICT["sequences"]),
+            table=["tsv", "summary.tsv"],
+        )
+        + expand(R("predict", "{model}", "variants_{name}.tsv"), model=PREDICT_MODELS, name=sorted(PREDICT["variants"]))
+        + expand(R("predict", "{name}_profiles.png"), name=sorted(PREDICT["sequences"]))
+    )
 
 
 # Job names: decaylm/workflow.py.

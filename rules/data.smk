@@ -8,6 +8,15 @@ rule simulate_data:
         truth=R("data", "raw", "truth.tsv"),
         long_utrs=R("data", "raw", "long_utrs.fa"),  # long 3'UTRs with planted elements (predict stage)
         long_truth=R("data", "raw", "long_utrs_truth.tsv"),
+    log:
+        R("logs", "simulate_data.log"),
+    benchmark:
+        R("benchmarks", "simulate_data.tsv")
+    conda:
+        "../envs/core.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         sim=lambda wildcards: {
             "hours": config["data"]["hours"],
@@ -15,15 +24,6 @@ rule simulate_data:
             "to_hour": config["target"]["to_hour"],
             **config["data"]["simulate"],
         },
-    log:
-        R("logs", "simulate_data.log"),
-    benchmark:
-        R("benchmarks", "simulate_data.tsv")
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/simulate.py"
 
@@ -33,19 +33,19 @@ if SOURCE == "utrseq" and config["data"]["download"]:
     rule download_utrseq:
         output:
             os.path.join(config["data"]["path"], "{file}.txt"),
-        wildcard_constraints:
-            file="reporter_counts|reporter_seq",
-        params:
-            url=lambda wildcards: utrseq_url(f"{wildcards.file}.txt", config["data"]["download_url"]),
-            sha256=lambda wildcards: UTRSEQ_SHA256[f"{wildcards.file}.txt"],
         log:
             R("logs", "download_utrseq", "{file}.log"),
         benchmark:
             R("benchmarks", "download_utrseq", "{file}.tsv")
-        resources:
-            runtime=10,
+        wildcard_constraints:
+            file="reporter_counts|reporter_seq",
         conda:
             "../envs/core.yaml"
+        resources:
+            runtime=10,
+        params:
+            url=lambda wildcards: utrseq_url(f"{wildcards.file}.txt", config["data"]["download_url"]),
+            sha256=lambda wildcards: UTRSEQ_SHA256[f"{wildcards.file}.txt"],
         script:
             "../scripts/download.py"
 
@@ -55,16 +55,16 @@ rule normalize_expression:
         unpack(expression_inputs),
     output:
         L("data", "expression.tsv"),
-    params:
-        data=data_of,  # a library's: the run's data keys with its entry's
     log:
         L("logs", "normalize_expression.log"),
     benchmark:
         L("benchmarks", "normalize_expression.tsv")
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/core.yaml"
+    params:
+        data=data_of,  # a library's: the run's data keys with its entry's
     script:
         "../scripts/normalize_expression.py"

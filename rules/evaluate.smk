@@ -9,19 +9,23 @@ rule evaluate_model:
         repeats=lambda wildcards: repeat_files(wildcards.model, "predictions.tsv"),  # its metrics: the repeats' mean
     output:
         metrics=L("models", "{model}", "metrics.json"),
-        figure=report(L("models", "{model}", "pred_vs_measured.png"), caption="../report/pred_vs_measured.rst",
-                      category="Predictions", subcategory="{model}"),
-    wildcard_constraints:
-        model=name_regex(config["models"]),
+        figure=report(
+            L("models", "{model}", "pred_vs_measured.png"),
+            caption="../report/pred_vs_measured.rst",
+            category="Predictions",
+            subcategory="{model}",
+        ),
     log:
         L("logs", "evaluate", "{model}.log"),
     benchmark:
         L("benchmarks", "evaluate", "{model}.tsv")
+    wildcard_constraints:
+        model=name_regex(config["models"]),
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/evaluate_model.py"
 
@@ -29,24 +33,29 @@ rule evaluate_model:
 rule noise_ceiling:
     input:
         # the reads (none for `table` data: the ceiling is then "not computed") and the split's test reporters
-        unpack(lambda wildcards: {} if SOURCE == "table" else {"counts": raw_counts(data_of(wildcards)),
-                                                               "sequences": raw_sequences(data_of(wildcards))}),
+        unpack(
+            lambda wildcards: (
+                {}
+                if SOURCE == "table"
+                else {"counts": raw_counts(data_of(wildcards)), "sequences": raw_sequences(data_of(wildcards))}
+            )
+        ),
         split=scored_split(),
     output:
         report(L("noise_ceiling.json"), caption="../report/noise_ceiling.rst", category="Comparison"),
-    params:
-        data=data_of,
-        target=config["target"],
-        evaluate=config["evaluate"],
     log:
         L("logs", "noise_ceiling.log"),
     benchmark:
         L("benchmarks", "noise_ceiling.tsv")
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/core.yaml"
+    params:
+        data=data_of,
+        target=config["target"],
+        evaluate=config["evaluate"],
     script:
         "../scripts/noise_ceiling.py"
 
@@ -54,29 +63,31 @@ rule noise_ceiling:
 rule compare_models:
     input:
         metrics=expand(L("models", "{model}", "metrics.json"), model=sorted(config["models"]), allow_missing=True),
-        predictions=expand(L("models", "{model}", "predictions.tsv"), model=sorted(config["models"]), allow_missing=True),
+        predictions=expand(
+            L("models", "{model}", "predictions.tsv"), model=sorted(config["models"]), allow_missing=True
+        ),
         repeats=[path for model in sorted(REPEATED) for path in repeat_files(model, "predictions.tsv")],
         split=scored_split(),
         ceiling=L("noise_ceiling.json"),
     output:
         table=report(L("comparison.tsv"), caption="../report/comparison.rst", category="Comparison"),
         markdown=L("comparison.md"),
-        panel=report(L("figures", "pred_vs_measured.png"), caption="../report/pred_vs_measured_panel.rst",
-                     category="Comparison"),
-        intervals=report(L("figures", "r2_intervals.png"), caption="../report/r2_intervals.rst",
-                         category="Comparison"),
-    params:
-        evaluate={key: config["evaluate"][key] for key in ("bootstrap", "seed")},
-        repeats={model: repeat_files(model, "predictions.tsv") for model in REPEATED},
+        panel=report(
+            L("figures", "pred_vs_measured.png"), caption="../report/pred_vs_measured_panel.rst", category="Comparison"
+        ),
+        intervals=report(L("figures", "r2_intervals.png"), caption="../report/r2_intervals.rst", category="Comparison"),
     log:
         L("logs", "compare_models.log"),
     benchmark:
         L("benchmarks", "compare_models.tsv")
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
+    params:
+        evaluate={key: config["evaluate"][key] for key in ("bootstrap", "seed")},
+        repeats={model: repeat_files(model, "predictions.tsv") for model in REPEATED},
     script:
         "../scripts/compare_models.py"
 
@@ -93,17 +104,17 @@ if LIBRARIES:
         output:
             table=report(R("libraries.tsv"), caption="../report/libraries.rst", category="Comparison"),
             markdown=R("libraries.md"),
-        params:
-            libraries=LIBRARIES,
         log:
             R("logs", "compare_libraries.log"),
         benchmark:
             R("benchmarks", "compare_libraries.tsv")
+        conda:
+            "../envs/core.yaml"
         resources:
             mem_mb=2000,
             runtime=5,
-        conda:
-            "../envs/core.yaml"
+        params:
+            libraries=LIBRARIES,
         script:
             "../scripts/compare_libraries.py"
 
@@ -111,16 +122,16 @@ if LIBRARIES:
 rule provenance:
     output:
         report(R("provenance.json"), caption="../report/provenance.rst", category="Provenance"),
-    params:
-        config=config,
-        repo=REPO,
     log:
         R("logs", "provenance.log"),
     benchmark:
         R("benchmarks", "provenance.tsv")
-    resources:
-        runtime=2,
     conda:
         "../envs/core.yaml"
+    resources:
+        runtime=2,
+    params:
+        config=config,
+        repo=REPO,
     script:
         "../scripts/provenance.py"

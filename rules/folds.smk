@@ -9,18 +9,18 @@ rule split_folds:
     output:
         folds=[R("data", "folds", fold, "split.tsv") for fold in FOLDS],
         pooled=R("data", "folds", "pooled.tsv"),
-    params:
-        folds=len(FOLDS),
-        fractions=config["split"]["fractions"],
-        seed=config["split"]["seed"],
     log:
         R("logs", "split_folds.log"),
     benchmark:
         R("benchmarks", "split_folds.tsv")
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/core.yaml"
+    params:
+        folds=len(FOLDS),
+        fractions=config["split"]["fractions"],
+        seed=config["split"]["seed"],
     script:
         "../scripts/split_folds.py"

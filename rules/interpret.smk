@@ -13,28 +13,40 @@ rule interpret_model:
         split=R("data", "split.tsv"),
     output:
         attributions=R("interpret", "{model}", "attributions.npz"),
-        motifs=report(R("interpret", "{model}", "motifs.tsv"), caption="../report/interpret_motifs.rst",
-                      category="Interpretation", subcategory="{model}"),
+        motifs=report(
+            R("interpret", "{model}", "motifs.tsv"),
+            caption="../report/interpret_motifs.rst",
+            category="Interpretation",
+            subcategory="{model}",
+        ),
         meme=R("interpret", "{model}", "motifs.meme"),
         effects=R("interpret", "{model}", "effects.tsv"),
-        logos=report(R("interpret", "{model}", "logos.png"), caption="../report/interpret_logos.rst",
-                     category="Interpretation", subcategory="{model}"),
-        positional=report(R("interpret", "{model}", "positional.png"), caption="../report/interpret_positional.rst",
-                          category="Interpretation", subcategory="{model}"),
-    wildcard_constraints:
-        model=name_regex(INTERPRET_MODELS),
-    params:
-        settings=INTERPRET_SETTINGS,
+        logos=report(
+            R("interpret", "{model}", "logos.png"),
+            caption="../report/interpret_logos.rst",
+            category="Interpretation",
+            subcategory="{model}",
+        ),
+        positional=report(
+            R("interpret", "{model}", "positional.png"),
+            caption="../report/interpret_positional.rst",
+            category="Interpretation",
+            subcategory="{model}",
+        ),
     log:
         R("logs", "interpret", "{model}.log"),
     benchmark:
         R("benchmarks", "interpret", "{model}.tsv")
+    wildcard_constraints:
+        model=name_regex(INTERPRET_MODELS),
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        settings=INTERPRET_SETTINGS,
     script:
         "../scripts/interpret_model.py"
 
@@ -45,23 +57,25 @@ rule interpret_elements:
         motifs=expand(rules.interpret_model.output.motifs, model=INTERPRET_MODELS),
         split=R("data", "split.tsv"),
     output:
-        table=report(R("interpret", "elements.tsv"), caption="../report/interpret_elements.rst",
-                     category="Interpretation"),
-        heatmap=report(R("interpret", "elements.png"), caption="../report/interpret_heatmap.rst",
-                       category="Interpretation"),
-    params:
-        models=INTERPRET_MODELS,
-        unavailable=INTERPRET_UNAVAILABLE,
-        settings=INTERPRET_SETTINGS,
+        table=report(
+            R("interpret", "elements.tsv"), caption="../report/interpret_elements.rst", category="Interpretation"
+        ),
+        heatmap=report(
+            R("interpret", "elements.png"), caption="../report/interpret_heatmap.rst", category="Interpretation"
+        ),
     log:
         R("logs", "interpret", "elements.log"),
     benchmark:
         R("benchmarks", "interpret", "elements.tsv")
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        models=INTERPRET_MODELS,
+        unavailable=INTERPRET_UNAVAILABLE,
+        settings=INTERPRET_SETTINGS,
     script:
         "../scripts/interpret_elements.py"

@@ -15,21 +15,21 @@ rule train_model:
     output:
         predictions=L("models", "{model}", "predictions.tsv"),
         run=L("models", "{model}", "run.json"),
-    wildcard_constraints:
-        model="(?!)",
-    params:
-        spec=model_spec,
-        seed=model_seed,
     log:
         L("logs", "train", "{model}.log"),
     benchmark:
         L("benchmarks", "train", "{model}.tsv")
+    wildcard_constraints:
+        model="(?!)",
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        spec=model_spec,
+        seed=model_seed,
     script:
         "../scripts/train_model.py"
 
@@ -76,25 +76,26 @@ use rule train_model as finetune_pretrained with:
 rule pretrain_mlm:
     input:
         split=split_of,
-        tokenizer=lambda wildcards: R("tokenizers", on_fold_of(pretraining_spec(wildcards)["tokenizer"],
-                                                               wildcards.pretraining), "tokenizer.json"),
+        tokenizer=lambda wildcards: R(
+            "tokenizers", on_fold_of(pretraining_spec(wildcards)["tokenizer"], wildcards.pretraining), "tokenizer.json"
+        ),
     output:
         R("pretrained", "{pretraining}", "config.json"),
-    wildcard_constraints:
-        pretraining=name_regex(per_fold(config["pretraining"])),
-    params:
-        spec=pretraining_spec,
-        seed=lambda wildcards: pretraining_spec(wildcards).get("seed", config["seed"]),
     log:
         R("logs", "pretrain_mlm", "{pretraining}.log"),
     benchmark:
         R("benchmarks", "pretrain_mlm", "{pretraining}.tsv")
+    wildcard_constraints:
+        pretraining=name_regex(per_fold(config["pretraining"])),
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=16000,
         runtime=240,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        spec=pretraining_spec,
+        seed=lambda wildcards: pretraining_spec(wildcards).get("seed", config["seed"]),
     script:
         "../scripts/pretrain_mlm.py"
 
@@ -103,27 +104,28 @@ rule pretrain_mlm:
 # the job chooses among them on valid only and records every combination in selection.tsv.
 rule ensemble_models:
     input:
-        members=lambda wildcards: [predictions_of(on_fold_of(m, wildcards.model), wildcards)
-                                   for m in model_spec(wildcards)["members"]],
+        members=lambda wildcards: [
+            predictions_of(on_fold_of(m, wildcards.model), wildcards) for m in model_spec(wildcards)["members"]
+        ],
     output:
         predictions=L("models", "{model}", "predictions.tsv"),
         run=L("models", "{model}", "run.json"),
         selection=L("models", "{model}", "selection.tsv"),
-    wildcard_constraints:
-        model=name_regex(units_of_kind(config, "ensemble")),
-    params:
-        spec=model_spec,
-        seed=model_seed,
-        repo=REPO,
     log:
         L("logs", "train", "{model}.log"),
     benchmark:
         L("benchmarks", "train", "{model}.tsv")
+    wildcard_constraints:
+        model=name_regex(units_of_kind(config, "ensemble")),
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
+    params:
+        spec=model_spec,
+        seed=model_seed,
+        repo=REPO,
     script:
         "../scripts/ensemble_models.py"
 
@@ -136,17 +138,17 @@ rule combine_repeats:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
         repeats=R("models", "{model}", "repeats.tsv"),
-    wildcard_constraints:
-        model=name_regex(REPEATED),
     log:
         R("logs", "train", "{model}.log"),
     benchmark:
         R("benchmarks", "train", "{model}.tsv")
+    wildcard_constraints:
+        model=name_regex(REPEATED),
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/combine_repeats.py"
 
@@ -158,17 +160,17 @@ rule repeat_ensemble:
     output:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
-    wildcard_constraints:
-        model=name_regex(models_of_kind(config, "repeat_ensemble")),
     log:
         R("logs", "train", "{model}.log"),
     benchmark:
         R("benchmarks", "train", "{model}.tsv")
+    wildcard_constraints:
+        model=name_regex(models_of_kind(config, "repeat_ensemble")),
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/repeat_ensemble.py"
 
@@ -181,16 +183,16 @@ rule pool_folds:
         predictions=R("models", "{model}", "predictions.tsv"),
         run=R("models", "{model}", "run.json"),
         folds=R("models", "{model}", "folds.tsv"),
-    wildcard_constraints:
-        model=name_regex(config["models"] if FOLDS else []),
     log:
         R("logs", "train", "{model}.log"),
     benchmark:
         R("benchmarks", "train", "{model}.tsv")
+    wildcard_constraints:
+        model=name_regex(config["models"] if FOLDS else []),
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/pool_folds.py"

@@ -12,21 +12,21 @@ rule predict_sequences:
     output:
         windows=R("predict", "{model}", "{name}.tsv"),
         summary=R("predict", "{model}", "{name}.summary.tsv"),
-    wildcard_constraints:
-        model=name_regex(PREDICT_MODELS),
-        name=name_regex(PREDICT["sequences"]),
-    params:
-        stride=PREDICT["stride"],
     log:
         R("logs", "predict", "{model}", "{name}.log"),
     benchmark:
         R("benchmarks", "predict", "{model}", "{name}.tsv")
+    wildcard_constraints:
+        model=name_regex(PREDICT_MODELS),
+        name=name_regex(PREDICT["sequences"]),
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        stride=PREDICT["stride"],
     script:
         "../scripts/predict.py"
 
@@ -38,19 +38,19 @@ rule predict_variants:
         variants=lambda wildcards: PREDICT["variants"][wildcards.name]["file"],
     output:
         variants=R("predict", "{model}", "variants_{name}.tsv"),
-    wildcard_constraints:
-        model=name_regex(PREDICT_MODELS),
-        name=name_regex(PREDICT["variants"]),
     log:
         R("logs", "predict", "{model}", "variants_{name}.log"),
     benchmark:
         R("benchmarks", "predict", "{model}", "variants_{name}.tsv")
+    wildcard_constraints:
+        model=name_regex(PREDICT_MODELS),
+        name=name_regex(PREDICT["variants"]),
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../scripts/predict.py"
 
@@ -61,18 +61,22 @@ rule plot_profiles:
         sequences=lambda wildcards: predict_sequences_file(wildcards.name),
         elements=lambda wildcards: predict_elements_file(wildcards.name),
     output:
-        report(R("predict", "{name}_profiles.png"), caption="../report/predict_profiles.rst",
-               category="Predicted profiles", subcategory="{name}"),
-    wildcard_constraints:
-        name=name_regex(PREDICT["sequences"]),
+        report(
+            R("predict", "{name}_profiles.png"),
+            caption="../report/predict_profiles.rst",
+            category="Predicted profiles",
+            subcategory="{name}",
+        ),
     log:
         R("logs", "plot_profiles", "{name}.log"),
     benchmark:
         R("benchmarks", "plot_profiles", "{name}.tsv")
+    wildcard_constraints:
+        name=name_regex(PREDICT["sequences"]),
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=2000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
     script:
         "../scripts/plot_profiles.py"

@@ -4,7 +4,6 @@
 
 from decaylm.split import job_params as split_params
 
-
 if LIBRARIES:
 
     # The reporters that passed the filters in every library, with each library's target (y: the first's).
@@ -13,19 +12,25 @@ if LIBRARIES:
             expand(rules.compute_target.output[0], library=LIBRARIES),
         output:
             R("data", "joint_targets.tsv"),
-        params:
-            libraries=LIBRARIES,
-            sources={library: raw_counts(library_data(config, library)) if SOURCE != "table"
-                     else library_data(config, library)["expression"] for library in LIBRARIES},
         log:
             R("logs", "joint_targets.log"),
         benchmark:
             R("benchmarks", "joint_targets.tsv")
+        conda:
+            "../envs/core.yaml"
         resources:
             mem_mb=2000,
             runtime=5,
-        conda:
-            "../envs/core.yaml"
+        params:
+            libraries=LIBRARIES,
+            sources={
+                library: (
+                    raw_counts(library_data(config, library))
+                    if SOURCE != "table"
+                    else library_data(config, library)["expression"]
+                )
+                for library in LIBRARIES
+            },
         script:
             "../scripts/joint_targets.py"
 
@@ -38,17 +43,17 @@ rule split_data:
         split_file=[config["split"]["file"]] if config["split"]["method"] == "file" else [],
     output:
         R("data", "split.tsv"),
-    params:
-        split=split_params(config["split"]),  # only the keys the method uses
     log:
         R("logs", "split_data.log"),
     benchmark:
         R("benchmarks", "split_data.tsv")
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/core.yaml"
+    params:
+        split=split_params(config["split"]),  # only the keys the method uses
     script:
         "../scripts/split_data.py"
 
@@ -66,10 +71,10 @@ if LIBRARIES:
             L("logs", "library_split.log"),
         benchmark:
             L("benchmarks", "library_split.tsv")
+        conda:
+            "../envs/core.yaml"
         resources:
             mem_mb=2000,
             runtime=5,
-        conda:
-            "../envs/core.yaml"
         script:
             "../scripts/library_split.py"

@@ -6,16 +6,16 @@ rule compute_target:
         rules.normalize_expression.output[0],
     output:
         L("data", "target.tsv"),
-    params:
-        target=config["target"],
     log:
         L("logs", "compute_target.log"),
     benchmark:
         L("benchmarks", "compute_target.tsv")
+    conda:
+        "../envs/core.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
+    params:
+        target=config["target"],
     script:
         "../scripts/compute_target.py"

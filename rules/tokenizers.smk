@@ -6,21 +6,21 @@ rule train_tokenizer:
         split=split_of,
     output:
         tokenizer=R("tokenizers", "{tokenizer}", "tokenizer.json"),
-    wildcard_constraints:
-        tokenizer=name_regex(per_fold(config["tokenizers"])),
-    params:
-        spec=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)],
-        seed=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)].get("seed", config["seed"]),
     log:
         R("logs", "train_tokenizer", "{tokenizer}.log"),
     benchmark:
         R("benchmarks", "train_tokenizer", "{tokenizer}.tsv")
+    wildcard_constraints:
+        tokenizer=name_regex(per_fold(config["tokenizers"])),
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        spec=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)],
+        seed=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)].get("seed", config["seed"]),
     script:
         "../scripts/train_tokenizer.py"
 
@@ -29,21 +29,23 @@ rule train_tokenizer:
 rule tokenizer_stats:
     input:
         split=R("data", "folds", "fold1", "split.tsv") if FOLDS else R("data", "split.tsv"),
-        tokenizers=expand(R("tokenizers", "{tokenizer}", "tokenizer.json"),
-                          tokenizer=[f"{name}/fold1" if FOLDS else name for name in sorted(config["tokenizers"])]),
+        tokenizers=expand(
+            R("tokenizers", "{tokenizer}", "tokenizer.json"),
+            tokenizer=[f"{name}/fold1" if FOLDS else name for name in sorted(config["tokenizers"])],
+        ),
     output:
         table=R("tokenizers", "stats.tsv"),
         figure=report(R("figures", "token_counts.png"), caption="../report/token_counts.rst", category="Tokenizers"),
-    params:
-        names=sorted(config["tokenizers"]),  # in the order of input.tokenizers
     log:
         R("logs", "tokenizer_stats.log"),
     benchmark:
         R("benchmarks", "tokenizer_stats.tsv")
+    conda:
+        "../envs/torch.yaml"
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        names=sorted(config["tokenizers"]),  # in the order of input.tokenizers
     script:
         "../scripts/tokenizer_stats.py"

@@ -13,6 +13,7 @@ from tests.helpers.configs import default_config
 from tests.helpers.paths import REAL_DATA, REPO, have_real_data
 from tests.helpers.pipeline_runs import BACKGROUND_RUNS
 from tests.helpers.snakemake import BackgroundRun
+from tests.helpers.simulate import STRUCTURED
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 
@@ -123,3 +124,41 @@ def resumed_run(_background_runs) -> dict:
     (pipeline_runs.resumed_run): its results folder, the CNN checkpoint's path, what the kill left,
     and the CNN's configured epochs."""
     return _background_runs["resumed_run"].result()
+
+
+@pytest.fixture(scope="module")
+def default_sim():
+    """The simulator's default data set (4000 reporters), simulated once per test module."""
+    from decaylm.simulate import SimulationConfig, simulate
+
+    return simulate(SimulationConfig())
+
+
+@pytest.fixture(scope="module")
+def structured_sim():
+    from decaylm.simulate import SimulationConfig, simulate
+
+    return simulate(SimulationConfig(**STRUCTURED))
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """The tokenizer tests' training sequences and targets (tests/helpers/tokenizers.py)."""
+    from tests.helpers.tokenizers import make_corpus
+
+    return make_corpus()
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    from tests.helpers.tokenizers import random_sequences
+
+    return random_sequences(20, seed=99)
+
+
+@pytest.fixture(scope="module")
+def trained_tokenizers(tmp_path_factory, corpus):
+    """One trained tokenizer per spec of tests/helpers/tokenizers.py, per test module."""
+    from tests.helpers.tokenizers import train_every_spec
+
+    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)

@@ -13,38 +13,20 @@ from tests.helpers.tokenizers import (
     LOSSLESS,
     SPECS,
     WHOLLY_HF,
-    make_corpus,
     plant,
-    random_sequences,
-    train_every_spec,
 )
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    return make_corpus()
-
-
-@pytest.fixture(scope="module")
-def held_out():
-    return random_sequences(20, seed=99)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, corpus):
-    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)
-
-
 @pytest.mark.parametrize("name", LOSSLESS)
-def test_round_trip(trained, held_out, name):
-    tok = trained[name]
+def test_round_trip(trained_tokenizers, held_out, name):
+    tok = trained_tokenizers[name]
     for sequence in held_out:
         assert tok.decode(tok.encode(sequence)) == sequence
 
 
 @pytest.mark.parametrize("name", list(SPECS))
-def test_encode_layout_and_batch(trained, held_out, name):
-    tok = trained[name]
+def test_encode_layout_and_batch(trained_tokenizers, held_out, name):
+    tok = trained_tokenizers[name]
     batch = tok.encode_many(held_out)
     assert batch == [tok.encode(s) for s in held_out]
     for sequence, ids in zip(held_out, batch):
@@ -61,14 +43,14 @@ def test_encode_layout_and_batch(trained, held_out, name):
 
 
 @pytest.mark.parametrize("name", CONCATENATING)
-def test_tokens_concatenate_to_the_sequence(trained, held_out, name):
+def test_tokens_concatenate_to_the_sequence(trained_tokenizers, held_out, name):
     for sequence in held_out:
-        assert "".join(trained[name].segment(sequence)) == sequence
+        assert "".join(trained_tokenizers[name].segment(sequence)) == sequence
 
 
 @pytest.mark.parametrize("name", list(SPECS))
-def test_lower_case_and_rna_input(trained, corpus, name):
-    tok = trained[name]
+def test_lower_case_and_rna_input(trained_tokenizers, corpus, name):
+    tok = trained_tokenizers[name]
     for sequence in corpus[0][:10]:
         rna = sequence.lower().replace("t", "u")
         assert tok.encode(rna) == tok.encode(sequence)
@@ -80,17 +62,17 @@ def test_normalize_sequence():
 
 
 @pytest.mark.parametrize("name", WHOLLY_HF)
-def test_tokenizer_json_alone_encodes_the_same(trained, corpus, name):
+def test_tokenizer_json_alone_encodes_the_same(trained_tokenizers, corpus, name):
     """Users who load only tokenizer.json get the same ids, RNA/lower case included."""
-    tok = trained[name]
+    tok = trained_tokenizers[name]
     hf = PreTrainedTokenizerFast(tokenizer_file=str(tok.path / "tokenizer.json"))
     for sequence in corpus[0][:10]:
         assert hf(sequence.lower().replace("t", "u"))["input_ids"] == tok.encode(sequence)
 
 
 @pytest.mark.parametrize("name", ["nucleotide", "bpe", "wordpiece", "morfessor"])
-def test_unknown_letter_is_one_unk(trained, held_out, name):
-    tok = trained[name]
+def test_unknown_letter_is_one_unk(trained_tokenizers, held_out, name):
+    tok = trained_tokenizers[name]
     sequence = plant(held_out[1], "R", 40)
     tokens = tok.segment(sequence)
     assert tokens.count("[UNK]") == 1

@@ -17,24 +17,8 @@ import pytest
 from decaylm.tokenizers import dna_tokenizer, train_tokenizer
 from decaylm.tokenizers.dna_tokenizer import DnaTokenizer
 from tests.helpers.paths import REAL_DATA as REAL_DATA_DIR
-from tests.helpers.tokenizers import make_corpus, random_sequences, train_every_spec
 
 REAL_DATA = REAL_DATA_DIR / "reporter_seq.txt"
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return make_corpus()
-
-
-@pytest.fixture(scope="module")
-def held_out():
-    return random_sequences(20, seed=99)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, corpus):
-    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)
 
 
 def unigram_scores(tok: DnaTokenizer) -> dict[str, float]:
@@ -49,9 +33,9 @@ def read_morfessor(tok: DnaTokenizer):
     return morfessor.io.MorfessorIO().read_binary_model_file(str(tok.path / dna_tokenizer.MORFESSOR_FILE))
 
 
-def test_morfessor_segments_by_morfessors_viterbi(trained, held_out):
+def test_morfessor_segments_by_morfessors_viterbi(trained_tokenizers, held_out):
     """The Unigram model in tokenizer.json finds segmentations as cheap as Morfessor's own Viterbi."""
-    tok = trained["morfessor"]
+    tok = trained_tokenizers["morfessor"]
     model, scores = read_morfessor(tok), unigram_scores(tok)
     max_len = tok.params["max_len"]
     assert max(len(p) for p in scores if not p.startswith("[")) <= max_len

@@ -12,17 +12,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from decaylm.tokenizers import dna_tokenizer, rbp_motifs
-from tests.helpers.tokenizers import DOWN, LENGTH, UP, make_corpus, plant, train_every_spec
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return make_corpus()
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, corpus):
-    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)
+from tests.helpers.tokenizers import DOWN, LENGTH, UP, plant
 
 
 def element_regex() -> re.Pattern:
@@ -46,8 +36,8 @@ def test_known_table_is_every_7mer_with_an_element():
     assert {"AGCACTT", "GCACTTA", "TATTTAT", "TGTACAT", "TTTTTTT", "GGGCGGA"} <= expected
 
 
-def test_rbp_train_table_finds_planted_motifs(trained, corpus):
-    tok = trained["rbp_train"]
+def test_rbp_train_table_finds_planted_motifs(trained_tokenizers, corpus):
+    tok = trained_tokenizers["rbp_train"]
     saved = pd.read_csv(tok.path / dna_tokenizer.MOTIF_TABLE_FILE, sep="\t")
     sequences, y = corpus
     table = rbp_motifs.train_table(sequences, y, k=7, min_count=3)

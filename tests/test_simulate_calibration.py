@@ -10,7 +10,7 @@ import pytest
 from decaylm.simulate import SimulationConfig, simulate
 from decaylm.simulate.calibration import measure, measure_real
 from tests.helpers.paths import HOURS, REAL_DATA
-from tests.helpers.simulate import default_sim  # pytest fixtures
+
 
 
 def measured_target(counts: pd.DataFrame, truth: pd.DataFrame, from_col="AR03", to_col="AR09", min_reads=20):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from decaylm.simulate.elements import KNOWN_KINDS, NOVEL_KINDS
-from tests.helpers.simulate import SCAN, default_sim  # pytest fixtures
+from tests.helpers.simulate import SCAN
 
 
 def test_truth_counts_are_the_sites_in_the_sequence(default_sim):

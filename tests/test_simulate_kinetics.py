@@ -8,7 +8,7 @@ import pytest
 from decaylm.simulate import SimulationConfig, simulate
 from decaylm.simulate.elements import ELEMENT_KINDS, KNOWN_KINDS
 from decaylm.simulate.kinetics import background_rates, kmer_effects, log2_expression, real_trend, short_kmer_effects
-from tests.helpers.simulate import default_sim, structured_sim  # pytest fixtures
+
 
 
 def element_rates(seqs, truth, cfg):

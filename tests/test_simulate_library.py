@@ -14,7 +14,7 @@ from decaylm.simulate.config import SimulationConfig
 from decaylm.simulate.elements import ELEMENT_KINDS
 from decaylm.simulate.library import write_simulation
 from tests.helpers.paths import HOURS, REAL_DATA, REPO
-from tests.helpers.simulate import AR, SCAN, default_sim  # pytest fixtures
+from tests.helpers.simulate import AR, SCAN
 
 
 def test_files_have_the_real_utrseq_format(tmp_path):

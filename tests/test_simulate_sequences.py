@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decaylm.simulate import SimulationConfig, simulate
 from decaylm.simulate.elements import ELEMENT_KINDS, KNOWN_KINDS
-from tests.helpers.simulate import STRUCTURED, structured_sim  # pytest fixtures
+from tests.helpers.simulate import STRUCTURED
 
 
 def test_elements_are_planted_at_the_configured_rates(structured_sim):

@@ -8,26 +8,11 @@ from transformers import PreTrainedTokenizerFast
 
 from decaylm.errors import InputError
 from decaylm.tokenizers import dna_tokenizer, load_tokenizer, train_tokenizer
-from tests.helpers.tokenizers import LENGTH, make_corpus, plant, random_sequences, train_every_spec
+from tests.helpers.tokenizers import LENGTH, plant
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    return make_corpus()
-
-
-@pytest.fixture(scope="module")
-def held_out():
-    return random_sequences(20, seed=99)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, corpus):
-    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)
-
-
-def test_non_overlapping_kmers_keep_the_short_tail(trained, held_out):
-    tok, sequence = trained["kmer_chunks"], held_out[0]
+def test_non_overlapping_kmers_keep_the_short_tail(trained_tokenizers, held_out):
+    tok, sequence = trained_tokenizers["kmer_chunks"], held_out[0]
     tokens = tok.segment(sequence)
     assert tokens == [sequence[i : i + 6] for i in range(0, LENGTH, 6)]
     assert len(tokens[-1]) == LENGTH % 6 == 2 and "[UNK]" not in tokens
@@ -38,8 +23,8 @@ def test_non_overlapping_kmers_keep_the_short_tail(trained, held_out):
     assert tok.decode(tok.encode(with_n)) == sequence[:6] + sequence[12:]
 
 
-def test_nucleotide_keeps_n(trained):
-    tok = trained["nucleotide"]
+def test_nucleotide_keeps_n(trained_tokenizers):
+    tok = trained_tokenizers["nucleotide"]
     assert tok.segment("ACGTN") == list("ACGTN")
     assert tok.vocab_size == 10
 
@@ -65,13 +50,13 @@ def test_rbp_user_table(tmp_path, corpus):
         train_tokenizer({"kind": "rbp_window", "table": "train"}, corpus[0], None, tmp_path / "r5", seed=1)
 
 
-def test_pretrained_copies_a_checkpoint_tokenizer(tmp_path, trained, held_out):
+def test_pretrained_copies_a_checkpoint_tokenizer(tmp_path, trained_tokenizers, held_out):
     checkpoint = tmp_path / "checkpoint"
-    source = str(trained["bpe"].path / "tokenizer.json")
+    source = str(trained_tokenizers["bpe"].path / "tokenizer.json")
     PreTrainedTokenizerFast(tokenizer_file=source, **dna_tokenizer.SPECIAL_ROLES).save_pretrained(checkpoint)
     tok = train_tokenizer({"kind": "pretrained", "checkpoint": str(checkpoint)}, [], None, tmp_path / "pre", seed=1)
     assert tok.kind == "pretrained" and (tmp_path / "pre" / "tokenizer.json").is_file()
-    assert tok.encode_many(held_out) == trained["bpe"].encode_many(held_out)
+    assert tok.encode_many(held_out) == trained_tokenizers["bpe"].encode_many(held_out)
     assert load_tokenizer(tmp_path / "pre" / "tokenizer.json").encode(held_out[0]) == tok.encode(held_out[0])
     assert tok.decode(tok.encode(held_out[0])) == held_out[0]
     with pytest.raises(InputError, match=r"tokenizers\.pre2\.checkpoint: checkpoint directory .*nowhere not found"):

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 
 from decaylm.tokenizers import rbp_motifs
-from tests.helpers.tokenizers import LENGTH, make_corpus, plant, random_sequences, train_every_spec
+from tests.helpers.tokenizers import LENGTH, plant
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    return make_corpus()
-
-
-@pytest.fixture(scope="module")
-def held_out():
-    return random_sequences(20, seed=99)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, corpus):
-    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)
-
-
-def test_overlapping_kmers(trained, held_out):
-    tok, k = trained["kmer"], 6
+def test_overlapping_kmers(trained_tokenizers, held_out):
+    tok, k = trained_tokenizers["kmer"], 6
     sequence = held_out[0]
     tokens = tok.segment(sequence)
     assert tokens == [sequence[i : i + k] for i in range(LENGTH - k + 1)]
@@ -38,8 +22,8 @@ def test_overlapping_kmers(trained, held_out):
     assert tok.segment("ACG") == ["[UNK]"]
 
 
-def test_rbp_known_keeps_motif_windows_in_order(trained):
-    tok = trained["rbp_known"]
+def test_rbp_known_keeps_motif_windows_in_order(trained_tokenizers):
+    tok = trained_tokenizers["rbp_known"]
     known = set(rbp_motifs.known_table(7)["kmer"])
     background = "A" * LENGTH  # poly-A holds no known element
     assert tok.encode(background) == [tok.cls_token_id, tok.sep_token_id]

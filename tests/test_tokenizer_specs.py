@@ -50,3 +50,15 @@ def test_specs_import_is_light_and_hugging_face_tokenizers_is_not_shadowed():
         "assert 'decaylm' not in tokenizers.__file__, tokenizers.__file__"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_the_schema_lists_exactly_the_tokenizer_kinds():
+    """The schema's enum of tokenizer kinds (its one-line error at start-up) names the kinds that have builders."""
+    import yaml
+
+    from decaylm.tokenizers.specs import KINDS
+    from tests.helpers.paths import REPO
+
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    enum = schema["properties"]["tokenizers"]["additionalProperties"]["properties"]["kind"]["enum"]
+    assert sorted(enum) == sorted(KINDS)

@@ -14,17 +14,7 @@ import pytest
 from decaylm.errors import InputError
 from decaylm.tokenizers import load_tokenizer, specs, train, train_tokenizer, train_tokenizer_from_split
 from tests.helpers.paths import REPO
-from tests.helpers.tokenizers import LEAK, SPECS, TRAINABLE, fake_snakemake, make_corpus, split_frame, train_every_spec
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return make_corpus()
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, corpus):
-    return train_every_spec(tmp_path_factory.mktemp("tokenizers"), corpus)
+from tests.helpers.tokenizers import LEAK, SPECS, TRAINABLE, fake_snakemake, split_frame
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
@@ -89,11 +79,11 @@ def test_split_file_errors(tmp_path):
         train_tokenizer_from_split(no_train, {"kind": "bpe"}, tmp_path / "b", 1, where="split.tsv")
 
 
-def test_meta_json(trained):
-    meta = trained["morfessor"].meta
+def test_meta_json(trained_tokenizers):
+    meta = trained_tokenizers["morfessor"].meta
     assert meta["kind"] == "morfessor" and meta["seed"] == 1 and meta["n_train_sequences"] == 200
     assert meta["params"] == {**specs.DEFAULT_PARAMS["morfessor"]} and meta["train_seconds"] > 0
-    assert meta["vocab_size"] == trained["morfessor"].vocab_size
+    assert meta["vocab_size"] == trained_tokenizers["morfessor"].vocab_size
 
 
 def test_train_tokenizer_script(tmp_path):

@@ -1,17 +1,14 @@
 """Shared by the simulator's tests (tests/test_simulate_*.py): data sets, settings, scanners
 (paths and the hours are in tests/helpers/paths.py).
 
-`default_sim` and `structured_sim` are pytest fixtures: a test module imports them to use them,
-and gets its own copy (module scope).
+The fixtures `default_sim` and `structured_sim` are in tests/conftest.py (one per test module).
 """
 
 from __future__ import annotations
 
 import re
 
-import pytest
 
-from decaylm.simulate import SimulationConfig, simulate
 
 AR = [f"AR{i:02d}" for i in range(1, 12)]
 
@@ -30,12 +27,3 @@ SCAN = {
 }
 
 
-@pytest.fixture(scope="module")
-def default_sim():
-    """The default data set (4000 reporters), simulated once for the whole file."""
-    return simulate(SimulationConfig())
-
-
-@pytest.fixture(scope="module")
-def structured_sim():
-    return simulate(SimulationConfig(**STRUCTURED))
