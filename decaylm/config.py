@@ -14,7 +14,6 @@ from decaylm.split import check_fractions, read_split_file
 from decaylm.tokenizers.specs import resolve_spec
 
 
-
 def check_config(config: dict) -> None:
     if library_names(config):  # several data.libraries: each library's data section, as `data` is checked
         check_libraries(config, lambda data: (_check_data(data), _check_target(config["target"], data)))

@@ -134,10 +134,10 @@ def pool_folds(name: str, prediction_paths: list, run_paths: list, out_dir) -> d
                           "r2": [part_r2(frame, "test") for frame in frames]})
     write_tsv(table, out_dir / "folds.tsv", float_format="%.6g")
     write_tsv(pooled, out_dir / "predictions.tsv", float_format="%.8g")
-    first = read_model_json(folders[0])
-    spec = ModelSpec(name, "ensemble", None, None, int(first["spec"].get("seed", 0)), {})
-    write_member_mean(out_dir, spec, folders, f"models/{name}", mean_of="folds", folds=len(folders),
-                      fold_spec=first["spec"])
+    records = [read_model_json(folder) for folder in folders]
+    spec = ModelSpec(name, "ensemble", None, None, int(records[0]["spec"].get("seed", 0)), {})
+    write_member_mean(out_dir, spec, folders, f"models/{name}", records, mean_of="folds", folds=len(folders),
+                      fold_spec=records[0]["spec"])
     write_run(out_dir / "run.json", record, "ok", valid_r2=float(table["valid_r2"].mean()),
               r2_fold_sd=float(table["r2"].std(ddof=1)))
     return record

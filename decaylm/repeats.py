@@ -65,7 +65,7 @@ def combine_repeats(name: str, prediction_paths: list, run_paths: list, out_dir)
     record = {"model": name, "repeats": len(folders), "seeds": [run.get("seed") for run in runs],
               "members": [folder.name for folder in folders]}
     # a repeat that did not run (e.g. pretrained weights offline) makes the model not run
-    reason = members_not_run([Path(path).parent for path in run_paths], runs)
+    reason = members_not_run(folders, runs)
     if reason:
         frame = read_tsv(prediction_paths[0])
         frame["y_pred"] = np.nan
@@ -81,9 +81,9 @@ def combine_repeats(name: str, prediction_paths: list, run_paths: list, out_dir)
     write_tsv(table, out_dir / "repeats.tsv", float_format="%.6g")
     write_tsv(average_predictions(frames), out_dir / "predictions.tsv", float_format="%.8g")
     spec = ModelSpec(name, "repeat_ensemble", None, None, int(record["seeds"][0] or 0), {"of": name})
-    first = read_model_json(folders[0])
-    write_member_mean(out_dir, spec, folders, f"models/{name}", mean_of="repeats", repeats=len(folders),
-                      repeated_spec=first["spec"])
+    records = [read_model_json(folder) for folder in folders]
+    write_member_mean(out_dir, spec, folders, f"models/{name}", records, mean_of="repeats", repeats=len(folders),
+                      repeated_spec=records[0]["spec"])
     write_run(out_dir / "run.json", record, "ok", train_seconds=sum(run.get("train_seconds", 0) for run in runs))
     return record
 

@@ -12,8 +12,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from transformers import BertConfig, BertModel
 
 from decaylm.errors import InputError
 from decaylm.io import read_tsv, write_tsv
@@ -26,7 +24,7 @@ from decaylm.models.mlm import pretrain
 from decaylm.repeats import combine_repeats
 from decaylm.tokenizers import train_tokenizer
 from tests.helpers.paths import REPO
-from tests.helpers.models import VOCAB, save_tokenizer
+from tests.helpers.models import save_tiny_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY_BERT = {"layers": 1, "hidden": 16, "heads": 2, "intermediate": 32, "epochs": 2, "batch_size": 32}
@@ -66,11 +64,8 @@ def trained(tmp_path_factory):
         train_tokenizer(spec, train["sequence"].tolist(), train["y"].to_numpy(), results / "tokenizers" / name, seed=0)
     pretrain(split, parse_pretraining_spec("mlm_nt", {"tokenizer": "nt", **TINY_BERT, "epochs": 1}),
              results / "tokenizers" / "nt", results / "pretrained" / "mlm_nt")
-    checkpoint = root / "tiny_checkpoint"  # a local "hub" checkpoint for the pretrained kind
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=32, max_position_embeddings=64, pad_token_id=0)).save_pretrained(checkpoint)
-    save_tokenizer(checkpoint)
+    # a local "hub" checkpoint for the pretrained kind
+    checkpoint = save_tiny_checkpoint(root / "tiny_checkpoint", hidden=16, layers=1, intermediate=32)
     SPECS["DNABERT_TINY"]["checkpoint"] = str(checkpoint)
     for name, spec in SPECS.items():
         inputs = {"expression_path": str(results / "data" / "expression.tsv")} if spec["kind"] in ("cnn", "bert") else {}

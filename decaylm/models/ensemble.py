@@ -125,12 +125,14 @@ def write_ensemble(out_dir, spec: ModelSpec, member_dirs) -> None:
     write_member_mean(out_dir, spec, member_dirs, f"models.{spec.name}.members", mean_of="members")
 
 
-def write_member_mean(out_dir, spec: ModelSpec, member_dirs, where: str, **extra) -> list[dict]:
+def write_member_mean(out_dir, spec: ModelSpec, member_dirs, where: str, records: list[dict] | None = None,
+                      **extra) -> None:
     """model.json of a model that predicts the mean of other model folders (an ensemble's members, a
     model's repeats, or its folds): their folders relative to its own, so a moved results folder
-    still loads. The members must have been trained on reporters of one length. Returns their records."""
+    still loads. The members must have been trained on reporters of one length. `records`: their
+    model.json records, when the caller has read them already."""
     out_dir = Path(out_dir)
-    records = [read_model_json(folder) for folder in member_dirs]
+    records = records or [read_model_json(folder) for folder in member_dirs]
     lengths = {record["input_length"] for record in records}
     if len(lengths) > 1:
         raise InputError(where, f"members were trained on different lengths {sorted(lengths)}",
@@ -139,7 +141,6 @@ def write_member_mean(out_dir, spec: ModelSpec, member_dirs, where: str, **extra
     members = [os.path.relpath(Path(folder).resolve(), out_dir.resolve()) for folder in member_dirs]
     write_model_json(out_dir, spec, lengths.pop(), {}, min_length=max(r.get("min_length", 1) for r in records),
                      members=members, **extra)
-    return records
 
 
 class Ensemble(TrainedModel):
