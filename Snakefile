@@ -26,6 +26,7 @@ include: "rules/folds.smk"
 include: "rules/tokenizers.smk"
 include: "rules/models.smk"
 include: "rules/evaluate.smk"
+include: "rules/learning_curve.smk"
 include: "rules/predict.smk"
 include: "rules/interpret.smk"
 

@@ -106,6 +106,45 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[np.nda
     return low, high
 
 
+def scored_models(table: pd.DataFrame, predictions: dict) -> list[str]:
+    """The rows that ran and have predictions, in the table's order: those the bootstrap scores."""
+    return [m for m in table["model"] if m in predictions and (table.loc[table["model"] == m, "status"] == "ok").all()]
+
+
+def aligned_predictions(test: pd.DataFrame, predictions: dict[str, pd.DataFrame | list[pd.DataFrame]],
+                     models: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The measured target of the reporters of `test` (its id column, in order), their predictions
+    (reporters x columns: one column per model, one per repeat of a repeated model) and each column's model."""
+    columns, owners, y_true = [], [], None
+    for model in models:
+        frames = predictions[model] if isinstance(predictions[model], list) else [predictions[model]]
+        for frame in frames:
+            owners.append(model)
+            rows = test[["id"]].merge(frame[frame["split"] == "test"][["id", "y_true", "y_pred"]], on="id", how="left")
+            if rows["y_pred"].isna().any():
+                missing = rows.loc[rows["y_pred"].isna(), "id"].head(3).tolist()
+                raise InputError(f"models/{model}/predictions.tsv", f"no test prediction for {int(rows['y_pred'].isna().sum())} "
+                                 f"test reporter(s) of split.tsv, e.g. {missing}", "re-run the model on the current split")
+            if y_true is None:
+                y_true, first = rows["y_true"].to_numpy(), model
+            elif not np.allclose(rows["y_true"].to_numpy(), y_true):
+                raise InputError(f"models/{model}/predictions.tsv", f"its test y_true differs from that of {first}",
+                                 "re-run the models on the same target")
+            columns.append(rows["y_pred"].to_numpy())
+    return y_true, np.column_stack(columns), np.array(owners)
+
+
+def rows_r2(y_true, columns: np.ndarray, owners: np.ndarray, models: list[str], groups, n_resamples: int,
+            seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each model's R2 (the mean over its columns: a repeated model's repeats) and, resamples x models,
+    its R2 on the same seeded resamples of whole groups."""
+    per_column = bootstrap_r2(y_true, columns, groups, n_resamples, seed)
+    point_per_column = np.array([r2_score(y_true, columns[:, i]) for i in range(columns.shape[1])])
+    r2 = np.column_stack([per_column[:, owners == m].mean(axis=1) for m in models])
+    point = np.array([point_per_column[owners == m].mean() for m in models])
+    return point, r2
+
+
 def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame | list[pd.DataFrame]], split: pd.DataFrame,
                   n_resamples: int, seed: int, level: float = 0.95) -> pd.DataFrame:
     """Add the grouped-bootstrap interval of each row's test R2 and its paired difference to the best row.
@@ -117,34 +156,15 @@ def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame | lis
     its repeats' R2: the statistic of its row (the mean R2 over repeats).
     """
     test = split[split["split"] == "test"][["id", "group"]].reset_index(drop=True)
-    ran = [m for m in table["model"] if m in predictions and (table.loc[table["model"] == m, "status"] == "ok").all()]
+    ran = scored_models(table, predictions)
     out = table.copy()
     for column in INTERVAL_COLUMNS[1:-1]:
         out[column] = np.nan
     out["tied_with_best"] = pd.array([pd.NA] * len(out), dtype="boolean")
     if not ran:
         return out
-    columns, owners, y_true = [], [], None
-    for model in ran:
-        frames = predictions[model] if isinstance(predictions[model], list) else [predictions[model]]
-        for frame in frames:
-            owners.append(model)
-            rows = test.merge(frame[frame["split"] == "test"][["id", "y_true", "y_pred"]], on="id", how="left")
-            if rows["y_pred"].isna().any():
-                missing = rows.loc[rows["y_pred"].isna(), "id"].head(3).tolist()
-                raise InputError(f"models/{model}/predictions.tsv", f"no test prediction for {int(rows['y_pred'].isna().sum())} "
-                                 f"test reporter(s) of split.tsv, e.g. {missing}", "re-run the model on the current split")
-            if y_true is None:
-                y_true, first = rows["y_true"].to_numpy(), model
-            elif not np.allclose(rows["y_true"].to_numpy(), y_true):
-                raise InputError(f"models/{model}/predictions.tsv", f"its test y_true differs from that of {first}",
-                                 "re-run the models on the same target")
-            columns.append(rows["y_pred"].to_numpy())
-    per_column = bootstrap_r2(y_true, np.column_stack(columns), test["group"].to_numpy(), n_resamples, seed)
-    point_per_column = np.array([r2_score(y_true, p) for p in columns])
-    owners = np.array(owners)
-    r2 = np.column_stack([per_column[:, owners == m].mean(axis=1) for m in ran])
-    point = np.array([point_per_column[owners == m].mean() for m in ran])
+    y_true, columns, owners = aligned_predictions(test, predictions, ran)
+    point, r2 = rows_r2(y_true, columns, owners, ran, test["group"].to_numpy(), n_resamples, seed)
     low, high = percentile_interval(r2, level)
     best = int(np.argmax(point))
     difference = r2 - r2[:, [best]]

@@ -16,11 +16,15 @@
    compute_target); the noise variance is the mean over resamples of the variance across test
    reporters of (resampled - observed) target. r2_ceiling = 1 - noise variance / target
    variance: the test R2 of a perfect predictor of the noise-free target.
+3. Per-reporter variance (`target_variance`). The same resamples, kept per reporter: the variance
+   of each reporter's resampled target, the sampling noise of its own target (large for shallow
+   reporters), which `weighting: reads` weights a model's training loss by (docs/training.md).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pandas as pd
@@ -179,17 +183,27 @@ def ceiling_from_resamples(observed: np.ndarray, draws: np.ndarray) -> dict:
     return {"r2_ceiling": 1.0 - noise / total, "noise_variance": noise, "target_variance": total}
 
 
-def noise_ceiling(raw: RawCounts, test_ids, data: dict, target: dict, n_resamples: int, seed: int,
-                  windows=DEFAULT_WINDOWS, degree: int = DEFAULT_DEGREE) -> dict:
-    """The ceiling's record: method, dispersion estimates, resamples, and the ceiling on the test reporters,
-    with the Poisson-only and the pooled-alpha ceilings beside it."""
+def logged_dispersion(raw: RawCounts, windows=DEFAULT_WINDOWS, degree: int = DEFAULT_DEGREE) -> dict:
+    """estimate_dispersion, with its estimates logged."""
     dispersion = estimate_dispersion(raw, windows, degree)
     log.info("reporter reads: alpha %.4f pooled, by window %s (quasi-Poisson phi %.2f); spike-ins: alpha %.5f",
              dispersion["alpha"], [round(w["alpha"], 4) for w in dispersion["windows"]],
              dispersion["phi_quasi_poisson"], dispersion["spike_alpha"])
-    by_hour = np.array([dispersion["alpha_by_hour"][f"{h:g}"] for h in raw.reporters.columns])
-    observed, draws = resampled_targets(raw, test_ids, by_hour, dispersion["spike_alpha"], data, target,
-                                        n_resamples, seed)
+    return dispersion
+
+
+def alpha_by_hour(raw: RawCounts, dispersion: dict) -> np.ndarray:
+    """The reporters' alpha per column of raw.reporters (the estimate of the hour's window)."""
+    return np.array([dispersion["alpha_by_hour"][f"{h:g}"] for h in raw.reporters.columns])
+
+
+def noise_ceiling(raw: RawCounts, test_ids, data: dict, target: dict, n_resamples: int, seed: int,
+                  windows=DEFAULT_WINDOWS, degree: int = DEFAULT_DEGREE) -> dict:
+    """The ceiling's record: method, dispersion estimates, resamples, and the ceiling on the test reporters,
+    with the Poisson-only and the pooled-alpha ceilings beside it."""
+    dispersion = logged_dispersion(raw, windows, degree)
+    observed, draws = resampled_targets(raw, test_ids, alpha_by_hour(raw, dispersion), dispersion["spike_alpha"], data,
+                                        target, n_resamples, seed)
     result = ceiling_from_resamples(observed, draws)
     alternatives = {}
     for name, alpha, spike_alpha in (("poisson", 0.0, 0.0), ("pooled_alpha", dispersion["alpha"], dispersion["spike_alpha"])):
@@ -203,6 +217,31 @@ def noise_ceiling(raw: RawCounts, test_ids, data: dict, target: dict, n_resample
             "phi_quasi_poisson": dispersion["phi_quasi_poisson"], "spike_dispersion": dispersion["spike_alpha"],
             "n_resamples": int(n_resamples), "seed": int(seed), "n_test": int(len(observed)),
             "target": {k: target[k] for k in ("kind", "from_hour", "to_hour", "divisor") if k in target}}
+
+
+# Resamples of the per-reporter variance: its relative standard error is sqrt(2 / (R - 1)), 14% at 100,
+# small beside the spread of the variance across reporters (their depths differ a hundredfold).
+VARIANCE_RESAMPLES = 100
+
+
+def target_variance(raw: RawCounts, ids, data: dict, target: dict, n_resamples: int = VARIANCE_RESAMPLES,
+                    seed: int = 0, windows=DEFAULT_WINDOWS, degree: int = DEFAULT_DEGREE) -> pd.DataFrame:
+    """id, y_var: per reporter of `ids`, the variance over `n_resamples` resamples of the reads of its
+    target, from the ceiling's dispersion fit and resampling (so it follows target.kind). Each resample
+    is centred on its mean over the reporters first: a shift every reporter shares (the spike-ins'
+    draw) is, as in the ceiling, no reporter's error."""
+    started = time.perf_counter()
+    dispersion = logged_dispersion(raw, windows, degree)
+    fitted = time.perf_counter()
+    ids = pd.Index(ids, dtype=str)
+    _, draws = resampled_targets(raw, ids, alpha_by_hour(raw, dispersion), dispersion["spike_alpha"], data, target,
+                                 n_resamples, seed)
+    draws = draws - draws.mean(axis=1, keepdims=True)
+    y_var = np.var(draws, axis=0, ddof=1)
+    log.info("target variance of %d reporters from %d resamples: dispersion fit %.1f s, resamples %.1f s; "
+             "y_var median %.4f, quartiles %.4f-%.4f, max %.4f", len(ids), n_resamples, fitted - started,
+             time.perf_counter() - fitted, np.median(y_var), *np.percentile(y_var, [25, 75]), y_var.max())
+    return pd.DataFrame({"id": ids, "y_var": y_var})
 
 
 def not_computed(source: str) -> dict:

@@ -2,13 +2,17 @@
 and how jobs are named, as plain functions that tests call without Snakemake.
 
 Job names below a model: NAME/fold{k} per fold (decaylm/folds.py), NAME/repeat{r} per repeat
-(decaylm/repeats.py); folds and repeats do not combine.
+(decaylm/repeats.py), NAME/frac{f} per fraction of the learning curve (decaylm/learning_curve.py);
+folds combine with neither repeats nor the learning curve.
 """
 
 from __future__ import annotations
 
+import re
+
 from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error
 from decaylm.folds import fold_jobs, fold_of
+from decaylm.learning_curve import curve_jobs, resolve_learning_curve
 from decaylm.libraries import fold_single_library
 from decaylm.models.registry import KINDS
 from decaylm.repeats import training_jobs
@@ -19,7 +23,7 @@ SECTIONS_WITH_NAMES = ("tokenizers", "models", "pretraining")
 def prepare_config(config: dict, schema_path) -> set[str]:
     """The config as the workflow uses it, in place: entries removed with `NAME: null` dropped, the
     predict stage pruned to match, a single library folded into `data`, the schema's defaults filled
-    in and every check of decaylm.config passed. Returns the names of the models removed with
+    in, every check of decaylm.config passed and the learning curve's rows resolved. Returns the names of the models removed with
     `NAME: null`; a problem raises one InputError that names the key."""
     from jsonschema import ValidationError
     from snakemake.exceptions import WorkflowError
@@ -40,6 +44,7 @@ def prepare_config(config: dict, schema_path) -> set[str]:
             raise
         raise schema_error(error.__context__) from None
     check_config(config)
+    resolve_learning_curve(config, removed)
     return removed
 
 
@@ -74,7 +79,7 @@ def prune_predict(config: dict, removed_models: set[str]) -> None:
 
 def name_regex(names) -> str:
     """A wildcard constraint matching exactly these names ('(?!)' matches nothing)."""
-    return "|".join(sorted(names)) if names else "(?!)"
+    return "|".join(re.escape(name) for name in sorted(names)) if names else "(?!)"  # NAME/frac0.25 has a dot
 
 
 def models_of_kind(config: dict, *kinds: str) -> list[str]:
@@ -87,8 +92,10 @@ def units_of_kind(config: dict, *kinds: str) -> list[str]:
 
 
 def training_jobs_of_kind(config: dict, *kinds: str) -> list[str]:
-    """The training jobs of these kinds: a model (or fold of it), or NAME/repeat1..N when it has repeats."""
-    return [job for unit in units_of_kind(config, *kinds) for job in training_jobs(config, unit)]
+    """The training jobs of these kinds: a model (or fold of it), or NAME/repeat1..N when it has repeats;
+    and the learning curve's NAME/frac{f}."""
+    return [job for unit in units_of_kind(config, *kinds) for job in training_jobs(config, unit)] + curve_jobs(
+        config, *kinds)
 
 
 def trained_by(config: dict, rule: str) -> str:

@@ -11,6 +11,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (REPO, os.environ.get("P
 from decaylm.config import SIMULATED_SEQUENCES
 from decaylm.errors import InputError
 from decaylm.folds import fold_jobs, fold_names, fold_of
+from decaylm.learning_curve import curve_fractions, curve_points, fraction_of
 from decaylm.libraries import library_data, library_names, spec_in_library
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
 from decaylm.sources import counts_file, sequences_file
@@ -156,7 +157,10 @@ def split_of(wildcards):
         return L("data", "split.tsv")
     job = wildcards[0]  # the rule's one wildcard: model, tokenizer or pretraining
     fold = fold_of(job)
-    return R("data", "folds", fold, "split.tsv") if fold else R("data", "split.tsv")
+    if fold:
+        return R("data", "folds", fold, "split.tsv")
+    fraction = fraction_of(job)  # a learning-curve job NAME/frac{f} trains on its nested subset
+    return curve_split(fraction) if fraction else R("data", "split.tsv")
 
 
 def scored_split():
@@ -226,7 +230,49 @@ def final_outputs():
         outputs = expand(outputs, library=LIBRARIES) + [R("libraries.tsv"), R("libraries.md")]
     if config["tokenizers"]:
         outputs += [R("tokenizers", "stats.tsv"), R("figures", "token_counts.png")]
-    return outputs + predict_outputs() + interpret_outputs()
+    return outputs + predict_outputs() + interpret_outputs() + learning_curve_outputs()
 
 
 from decaylm.download import UTRSEQ_SHA256, utrseq_url  # noqa: E402
+
+# The learning curve (rules/learning_curve.smk, decaylm/learning_curve.py): rows retrained as NAME/frac{f}
+# on nested subsets of the training reporters, by the training rule of their kind.
+CURVE_FRACTIONS = curve_fractions(config)
+CURVE_POINTS = curve_points(config)
+
+
+def curve_split(fraction):
+    """The split of one fraction of the learning curve: split.tsv with the training reporters left out unused."""
+    return R("data", "learning_curve", f"split_{fraction}.tsv")
+
+
+def curve_files(filename):
+    """FILE of every point of the learning curve (its NAME/frac{f} jobs, then each row itself), in CURVE_POINTS' order."""
+    return [R("models", job, filename) for _, _, job in CURVE_POINTS]
+
+
+def learning_curve_outputs():
+    return [R("learning_curve.tsv"), R("figures", "learning_curve.png")] if CURVE_POINTS else []
+
+
+# Loss weighting by the reads (`weighting: reads`, docs/training.md): a model that asks for it trains
+# with its library's per-reporter target variance (rule target_variance), which needs read counts.
+READS_WEIGHTED = sorted(name for name, spec in config["models"].items() if spec.get("weighting") == "reads")
+if READS_WEIGHTED and SOURCE == "table":
+    error = InputError(
+        f"models.{READS_WEIGHTED[0]}.weighting",
+        "reads needs read counts, and data.source 'table' has none",
+        "use weighting: none, or give the counts (data.source utrseq)",
+    )
+    raise WorkflowError(f"config error: {error}")
+
+
+def target_variance_of(wildcards):
+    """The target's variance table, for a model with `weighting: reads` (of the job's library)."""
+    return [L("data", "target_variance.tsv")] if model_spec(wildcards).get("weighting") == "reads" else []
+
+
+def raw_reads(wildcards):
+    """The job's raw reads; none for `table` data (the noise ceiling and R2 by depth are then "not computed")."""
+    data = data_of(wildcards)
+    return {} if SOURCE == "table" else {"counts": raw_counts(data), "sequences": raw_sequences(data)}

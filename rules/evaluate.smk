@@ -32,14 +32,8 @@ rule evaluate_model:
 
 rule noise_ceiling:
     input:
-        # the reads (none for `table` data: the ceiling is then "not computed") and the split's test reporters
-        unpack(
-            lambda wildcards: (
-                {}
-                if SOURCE == "table"
-                else {"counts": raw_counts(data_of(wildcards)), "sequences": raw_sequences(data_of(wildcards))}
-            )
-        ),
+        # the reads and the split's test reporters
+        unpack(raw_reads),
         split=scored_split(),
     output:
         report(L("noise_ceiling.json"), caption="../report/noise_ceiling.rst", category="Comparison"),
@@ -62,6 +56,8 @@ rule noise_ceiling:
 
 rule compare_models:
     input:
+        # the reads, to bin the test reporters by depth
+        unpack(raw_reads),
         metrics=expand(L("models", "{model}", "metrics.json"), model=sorted(config["models"]), allow_missing=True),
         predictions=expand(
             L("models", "{model}", "predictions.tsv"), model=sorted(config["models"]), allow_missing=True
@@ -76,6 +72,8 @@ rule compare_models:
             L("figures", "pred_vs_measured.png"), caption="../report/pred_vs_measured_panel.rst", category="Comparison"
         ),
         intervals=report(L("figures", "r2_intervals.png"), caption="../report/r2_intervals.rst", category="Comparison"),
+        depth=L("r2_by_depth.tsv"),
+        depth_figure=report(L("figures", "r2_by_depth.png"), caption="../report/r2_by_depth.rst", category="Comparison"),
     log:
         L("logs", "compare_models.log"),
     benchmark:
@@ -88,6 +86,8 @@ rule compare_models:
     params:
         evaluate={key: config["evaluate"][key] for key in ("bootstrap", "seed")},
         repeats={model: repeat_files(model, "predictions.tsv") for model in REPEATED},
+        data=data_of,
+        target=config["target"],
     script:
         "../scripts/compare_models.py"
 

@@ -47,6 +47,7 @@ use rule train_model as train_cnn with:
         split=split_of,
         expression=rules.normalize_expression.output[0],  # auxiliary targets (aux_hours), when a model asks for them
         aux_libraries=aux_library_splits,  # other libraries' targets (aux_libraries), when a model asks for them
+        variance=target_variance_of,  # the target's sampling variance (weighting: reads), when a model asks for it
     wildcard_constraints:
         model=trained_by(config, "train_cnn"),
 
@@ -58,6 +59,7 @@ use rule train_model as train_bert with:
         pretrained=pretrained_of,
         expression=rules.normalize_expression.output[0],
         aux_libraries=aux_library_splits,
+        variance=target_variance_of,
     wildcard_constraints:
         model=trained_by(config, "train_bert"),
     resources:

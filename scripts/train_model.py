@@ -15,6 +15,8 @@ with one_line_errors(snakemake.log[0]):
         inputs["expression_path"] = snakemake.input.expression
     if snakemake.input.get("aux_libraries"):
         inputs["aux_library_paths"] = list(snakemake.input.aux_libraries)
+    if snakemake.input.get("variance"):
+        inputs["variance_path"] = snakemake.input.variance[0]
     if snakemake.input.get("pretrained"):
         inputs["pretrained_dir"] = str(Path(snakemake.input.pretrained[0]).parent)
     run_model_job(snakemake.wildcards.model, snakemake.params.spec, snakemake.input.split,

@@ -184,6 +184,9 @@ def test_the_libraries_side_by_side(libraries_run):
         comparison = pd.read_csv(results / library / "comparison.tsv", sep="\t").set_index("model")
         np.testing.assert_allclose(table[f"r2_{library}"], comparison.loc[table.index, "r2"])
         assert "[libraries.md](../libraries.md)" in (results / library / "comparison.md").read_text()
+        depth = pd.read_csv(results / library / "r2_by_depth.tsv", sep="\t")  # R2 by read depth, per library
+        assert set(depth["model"]) == set(table.index)
+        assert depth.groupby("bin")["n_test"].first().sum() == comparison["n_test"].iloc[0]
     for library in "AB":  # the ensemble averages its own library's members
         members = [pd.read_csv(results / library / "models" / m / "predictions.tsv", sep="\t")["y_pred"]
                    for m in ("CNN_BOTH", "HYBRID_BOTH")]

@@ -31,6 +31,8 @@ TINY_BERT = {"layers": 1, "hidden": 16, "heads": 2, "intermediate": 32, "epochs"
 SPECS = {
     "KMER_RIDGE": {"kind": "kmer_ridge", "k_max": 4, "cv_folds": 3},
     "CNN": {"kind": "cnn", "channels": 8, "epochs": 2, "batch_size": 32, "aux_hours": [4]},
+    "LEGNET": {"kind": "legnet", "stem_channels": 8, "block_channels": [8, 6], "expand": 2, "shift": 3, "epochs": 2,
+               "batch_size": 32, "aux_hours": [4]},
     "BERT_K3": {"kind": "bert", "tokenizer": "k3", **TINY_BERT},
     "HYBRID": {"kind": "bert", "tokenizer": "nt", **TINY_BERT, "conv_stem": [5, 3], "stem_pool": 2, "aux_hours": [0, 4]},
     "BERT_MLM": {"kind": "bert", "tokenizer": "nt", "init_from": "mlm_nt", "epochs": 1},
@@ -68,7 +70,7 @@ def trained(tmp_path_factory):
     checkpoint = save_tiny_checkpoint(root / "tiny_checkpoint", hidden=16, layers=1, intermediate=32)
     SPECS["DNABERT_TINY"]["checkpoint"] = str(checkpoint)
     for name, spec in SPECS.items():
-        inputs = {"expression_path": str(results / "data" / "expression.tsv")} if spec["kind"] in ("cnn", "bert") else {}
+        inputs = {"expression_path": str(results / "data" / "expression.tsv")} if spec["kind"] in ("cnn", "legnet", "bert") else {}
         if spec.get("tokenizer"):
             inputs["tokenizer_dir"] = str(results / "tokenizers" / spec["tokenizer"])
         if spec.get("init_from"):

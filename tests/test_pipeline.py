@@ -36,9 +36,15 @@ def test_tiny_pipeline_writes_the_comparison(tiny_run):
         assert list(predictions.columns) == ["id", "split", "y_true", "y_pred"]
         run = json.loads((tiny_run / "models" / model / "run.json").read_text())
         assert run["status"] in ("ok", "not_run") and "versions" in run and "git_commit" in run
-    for figure in ("figures/pred_vs_measured.png",):
+    for figure in ("figures/pred_vs_measured.png", "figures/r2_by_depth.png"):
         assert (tiny_run / figure).read_bytes()[:4] == b"\x89PNG"
-    assert "| model |" in (tiny_run / "comparison.md").read_text()
+    markdown = (tiny_run / "comparison.md").read_text()
+    assert "| model |" in markdown and "Noise ceiling: r2_ceiling = " in markdown and "## R2 by read depth" in markdown
+    # R2 by read depth (decaylm/depth.py): every row that ran in each quartile of the test reporters, with a ceiling
+    depth = pd.read_csv(tiny_run / "r2_by_depth.tsv", sep="\t")
+    assert sorted(depth["model"].unique()) == sorted(ran["model"]) and (depth["status"] == "ok").all()
+    assert depth.groupby("bin")["n_test"].first().sum() == ran["n_test"].iloc[0] and depth["bin"].nunique() == 4
+    assert depth["r2_ceiling"].notna().all()
 
 
 def test_a_finished_run_has_nothing_left_to_do(tiny_run):

@@ -1,7 +1,8 @@
 """Batches for every model: token batches (BERT, MLM, fine-tuning) and one-hot batches (CNN).
 
 An item is a dict of numpy arrays for one sequence (`input_ids`, or `x` for one-hot), plus
-`y` when it has a target; a collate turns a list of items into the tensors a model's forward
+`y` when it has a target and `w`, its loss weight, when it is a training item of a weighted
+model (`weighting: reads`; validation items never carry one); a collate turns a list of items into the tensors a model's forward
 takes (`model(**batch)`). Items of one batch are padded to the longest of them; the
 batch orders keep lengths alike within a batch, so there is little padding.
 """
@@ -28,6 +29,14 @@ def with_targets(items: list[dict], y: np.ndarray | None) -> list[dict]:
     return items
 
 
+def with_weights(items: list[dict], w: np.ndarray | None) -> list[dict]:
+    """Each item's loss weight (decaylm.models.training.reads_weights) as `w`; None: unweighted."""
+    if w is not None:
+        for item, value in zip(items, w, strict=True):
+            item["w"] = np.float32(value)
+    return items
+
+
 def encode(tokenizer, sequences, max_length: int) -> list[np.ndarray]:
     """Token ids per sequence, [CLS] ... [SEP], cut to max_length (keeping the final [SEP])."""
     out = []
@@ -51,9 +60,9 @@ def item_length(item: dict) -> int:
 
 
 def _stack_targets(items: list[dict]) -> dict:
-    if "y" not in items[0]:
-        return {}
-    return {"y": torch.from_numpy(np.asarray([item["y"] for item in items], dtype=np.float32))}
+    """`y` (and `w`) of a batch, where its items have them."""
+    return {key: torch.from_numpy(np.asarray([item[key] for item in items], dtype=np.float32))
+            for key in ("y", "w") if key in items[0]}
 
 
 def collate_one_hot(items: list[dict]) -> dict:

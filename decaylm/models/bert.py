@@ -28,7 +28,7 @@ from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.utils import logging as transformers_logging
 
 from decaylm.models.auxiliary import load_auxiliary, part_rows
-from decaylm.models.batching import TokenBatches, encode, targets, token_items
+from decaylm.models.batching import TokenBatches, encode, targets, token_items, with_weights
 from decaylm.errors import InputError
 from decaylm.io import write_json
 from decaylm.models.specs import BertArchitecture, Encoder, ModelSpec
@@ -36,7 +36,7 @@ from decaylm.models.artifact import TrainedModel, atomic_directory, copy_tree_at
 from decaylm.models.common import parts, run_fingerprint, training_length
 from decaylm.models.cpu import attention_implementation, encoder_autocast, use_bf16, use_bit_dropout
 from decaylm.tokenizers import load_tokenizer
-from decaylm.models.training import fit, predict, regression_loss
+from decaylm.models.training import fit, predict, reads_weights, regression_loss
 from decaylm.sequences import BASES
 
 log = logging.getLogger(__name__)
@@ -85,10 +85,11 @@ class BertRegressor(BertPreTrainedModel):
                                   nn.Linear(config.hidden_size, getattr(config, "num_outputs", 1)))
         self.post_init()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, y: torch.Tensor | None = None):
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, y: torch.Tensor | None = None,
+                w: torch.Tensor | None = None):
         out = self.outputs(attention_mask, input_ids=input_ids)
         return regression_loss(out.squeeze(-1) if out.shape[-1] == 1 else out, y,
-                               getattr(self.config, "aux_weight", 1.0), self.training)
+                               getattr(self.config, "aux_weight", 1.0), self.training, w)
 
     def outputs(self, attention_mask: torch.Tensor, input_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
@@ -202,9 +203,10 @@ def min_length(tokenizer) -> int:
 
 
 def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=None, expression_path=None,
-          aux_library_paths=None) -> None:
+          aux_library_paths=None, variance_path=None) -> None:
     """Train on the split's train part (early stopping on valid) and save the model folder.
-    `expression_path` (the normalized expression table) is read only for auxiliary hours."""
+    `expression_path` (the normalized expression table) is read only for auxiliary hours;
+    `variance_path` (the target's variance table) for `weighting: reads`."""
     name, arch, train_cfg = spec.name, spec.architecture, spec.training
     if tokenizer_dir is None:
         raise InputError(f"models.{name}.tokenizer", "no tokenizer given", "name a tokenizer from `tokenizers:`")
@@ -219,13 +221,15 @@ def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=No
     model = build_model(arch, tokenizer, pretrained_dir, spec.given, name, train_cfg.aux_weight)
     aux = load_auxiliary(expression_path, aux_library_paths, split, arch, f"models.{name}")
     data = parts(split)
+    weights = reads_weights(data["train"], variance_path, train_cfg, f"models.{name}")
     max_length = model.config.max_position_embeddings  # the spec's, or the pretrained checkpoint's
     out_dir = Path(out_dir)
     train_items, valid_items = (
         token_items(encode(tokenizer, data[part]["sequence"], max_length), targets(data[part], part_rows(aux, split, part)))
         for part in ("train", "valid"))
-    result = fit(model, train_items, valid_items, TokenBatches(tokenizer.pad_token_id), train_cfg, out_dir,
-                 fingerprint=run_fingerprint(spec.to_dict(), split, str(tokenizer_dir), str(pretrained_dir), aux))
+    result = fit(model, with_weights(train_items, weights), valid_items, TokenBatches(tokenizer.pad_token_id),
+                 train_cfg, out_dir, fingerprint=run_fingerprint(spec.to_dict(), split, str(tokenizer_dir),
+                                                                 str(pretrained_dir), aux, weights))
     log.info("best epoch %d, valid mse %.4f, %.0f tokens/s", result.best_epoch, result.best_valid_loss,
              result.train_tokens_per_second)
     with atomic_directory(out_dir / WEIGHTS) as tmp:

@@ -29,7 +29,8 @@ def predictions_frame(split: pd.DataFrame, y_pred: np.ndarray) -> pd.DataFrame:
 
 def run_model_job(name: str, spec: dict, split_path, predictions_path, run_path, seed: int,
                   threads: int = 1, repo: str = ".", **inputs) -> None:
-    """`inputs` are paths the job was given: tokenizer_dir, pretrained_dir, expression_path."""
+    """`inputs` are paths the job was given, passed on to the kind's `train` under these names:
+    tokenizer_dir, pretrained_dir, expression_path, aux_library_paths, variance_path."""
     torch.set_num_threads(max(1, threads))
     parsed = parse_model_spec(name, spec, seed)
     split = read_tsv(split_path)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from decaylm.errors import InputError
-from decaylm.models.specs import (BertArchitecture, CNNArchitecture, EnsembleChoice, Finetune, KmerRidge, MaskedLM,
-                                  ModelSpec, parse_entry)
+from decaylm.models.specs import (BertArchitecture, CNNArchitecture, EnsembleChoice, Finetune, KmerRidge,
+                                  LegNetArchitecture, MaskedLM, ModelSpec, parse_entry)
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class ModelKind:
 KINDS: dict[str, ModelKind] = {
     "kmer_ridge": ModelKind(KmerRidge, "decaylm.models.kmer_ridge", "train_kmer_ridge", trains=False),
     "cnn": ModelKind(CNNArchitecture, "decaylm.models.cnn", "train_cnn", seeded=True),
+    # one-hot like the CNN, so the same rule (and its inputs and resources) trains it
+    "legnet": ModelKind(LegNetArchitecture, "decaylm.models.legnet", "train_cnn", seeded=True),
     "bert": ModelKind(BertArchitecture, "decaylm.models.bert", "train_bert", seeded=True,
                       links=("tokenizer", "init_from")),
     # a hub checkpoint (its tokenizer is the checkpoint's), fine-tuned: a small learning rate and few epochs

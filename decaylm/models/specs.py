@@ -35,6 +35,14 @@ class Training:
     ema_decay: float = 0.0
     # weight of the auxiliary outputs' mean MSE (models with aux_hours; column 0 is the target)
     aux_weight: float = 1.0
+    # reads: each training reporter's loss term weighted by 1 / (variance_floor + the sampling variance of
+    # its target from its reads), weights of mean 1; validation and metrics unweighted (docs/training.md)
+    weighting: str = "none"
+    variance_floor: float = 0.1   # log2^2: the part of a reporter's residual that is not sampling noise
+
+
+WEIGHTINGS = ("none", "reads")
+READS_WEIGHTED_KINDS = ("cnn", "legnet", "bert")  # whose training reads the variance table (rule target_variance)
 
 
 @dataclass
@@ -74,6 +82,22 @@ class CNNArchitecture:
     pool: int = 2
     aux_hours: list = field(default_factory=list)  # extra outputs: the time course (decaylm.models.auxiliary)
     aux_libraries: list = field(default_factory=list)  # extra outputs: other libraries' targets (decaylm.libraries)
+
+
+@dataclass
+class LegNetArchitecture:
+    """decaylm.models.legnet: a stem convolution, then per width an EfficientNet-style block and a
+    convolution to that width; no pooling until the head's mean over positions."""
+    stem_channels: int = 64
+    stem_kernel: int = 7
+    block_channels: list = field(default_factory=lambda: [64, 64, 48, 48])
+    kernel: int = 7               # of the depthwise and the width-setting convolutions
+    expand: int = 4               # channels inside a block: width x expand
+    se_reduction: int = 4         # squeeze-excitation bottleneck: width / se_reduction
+    dropout: float = 0.2          # before the linear head
+    shift: int = 0                # training augmentation: random shift by up to this many nt (0 = off)
+    aux_hours: list = field(default_factory=list)
+    aux_libraries: list = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +198,7 @@ def parse_entry(where: str, name: str, kind_name: str, kind, spec: dict, default
         for key in ("epochs", "batch_size"):
             if getattr(training, key) < 1:
                 raise InputError(f"{where}.{key}", f"{getattr(training, key)} is not >= 1", "give a whole number >= 1")
+        _check_weighting(where, kind_name, training)
     links = {key: spec[key] for key in kind.links if spec.get(key) is not None}
     for key, value in links.items():
         expected = list if key == "members" else str
@@ -185,10 +210,22 @@ def parse_entry(where: str, name: str, kind_name: str, kind, spec: dict, default
     return ModelSpec(name, kind_name, architecture, training, seed, links, tuple(sorted(spec)))
 
 
+def _check_weighting(where: str, kind_name: str, training: Training) -> None:
+    if training.weighting not in WEIGHTINGS:
+        raise InputError(f"{where}.weighting", f"{training.weighting!r} is not allowed", f"use one of {list(WEIGHTINGS)}")
+    if training.weighting == "reads" and kind_name not in READS_WEIGHTED_KINDS:
+        raise InputError(f"{where}.weighting", f"kind {kind_name} does not weight its loss by the reads",
+                         f"drop the key (kinds that do: {', '.join(READS_WEIGHTED_KINDS)})")
+    if not training.variance_floor > 0:
+        raise InputError(f"{where}.variance_floor", f"{training.variance_floor} is not > 0",
+                         "give a variance in log2 units squared, e.g. 0.1")
+
+
 # What a list-valued key holds, for its error message: (what it is not, the fix).
 LIST_KEYS = {"aux_hours": ("a list of hours", "give a list like [0, 4, 12]"),
              "aux_libraries": ("a list of libraries", "give a list like [A_plus]"),
              "kernel_sizes": ("a list of kernel sizes", "give a list like [9, 7, 5]"),
+             "block_channels": ("a list of widths", "give a list like [64, 64, 48, 48]"),
              "conv_stem": ("a list of kernel sizes", "give a list like [9, 7]"),
              "alphas": ("a list of penalties", "give a list like [0.1, 1, 10]"),
              "extra_sequences": ("a list of files", "give a FASTA or TSV path, or a list of them")}
@@ -247,6 +284,16 @@ def _check_architecture(where: str, arch) -> None:
         sizes = getattr(arch, key, None)
         if sizes is not None and not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in sizes):
             raise InputError(f"{where}.{key}", f"{sizes!r} is not a list of positive whole numbers", "e.g. [9, 7, 5]")
+    if isinstance(arch, LegNetArchitecture):
+        sizes = arch.block_channels
+        if not sizes or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in sizes):
+            raise InputError(f"{where}.block_channels", f"{sizes!r} is not a list of positive whole numbers",
+                             "e.g. [64, 64, 48, 48]")
+        for key in ("stem_channels", "stem_kernel", "kernel", "expand", "se_reduction"):
+            if getattr(arch, key) < 1:
+                raise InputError(f"{where}.{key}", f"{getattr(arch, key)} is not >= 1", "give a whole number >= 1")
+        if arch.shift < 0:
+            raise InputError(f"{where}.shift", f"{arch.shift} is negative", "give 0 (off) or a number of nt")
     if isinstance(arch, CNNArchitecture) and not arch.kernel_sizes:
         raise InputError(f"{where}.kernel_sizes", "is empty", "give at least one kernel size, e.g. [9, 7, 5]")
     hours = getattr(arch, "aux_hours", None)

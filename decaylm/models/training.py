@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
+from decaylm.errors import InputError
 from decaylm.models.batching import batch_order, batches_by_length, item_length
-from decaylm.io import remove_stale_temporaries, save_torch
+from decaylm.io import read_tsv, remove_stale_temporaries, save_torch
 from decaylm.models.specs import Training
 
 log = logging.getLogger(__name__)
@@ -56,19 +58,58 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=dtype)
 
 
-def regression_loss(out: torch.Tensor, y: torch.Tensor | None, aux_weight: float, training: bool):
+def regression_loss(out: torch.Tensor, y: torch.Tensor | None, aux_weight: float, training: bool,
+                    w: torch.Tensor | None = None):
     """(prediction of the target, loss). With auxiliary outputs (column 0 is the target) training
-    adds aux_weight times their mean MSE; validation judges the target alone."""
+    adds aux_weight times their mean MSE; validation judges the target alone. `w`, one weight per
+    item (`weighting: reads`), weighs each item's squared errors in training, its auxiliary ones
+    alike: the loss is the mean of w * squared error, so weights of mean 1 keep the loss's scale.
+    Validation is unweighted whatever it is given."""
     prediction = out[:, 0] if out.dim() == 2 else out
     if y is None:
         return prediction, None
     out, y = out.float(), y.float()
+    w = w.float() if training and w is not None else None
+
+    def mse(predicted: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
+        if w is None:
+            return nn.functional.mse_loss(predicted, measured)
+        squared = (predicted - measured) ** 2
+        return (squared * (w if squared.dim() == 1 else w[:, None])).mean()
+
     if out.dim() == 1:
-        return prediction, nn.functional.mse_loss(out, y)
-    loss = nn.functional.mse_loss(out[:, 0], y[:, 0])
+        return prediction, mse(out, y)
+    loss = mse(out[:, 0], y[:, 0])
     if training:
-        loss = loss + aux_weight * nn.functional.mse_loss(out[:, 1:], y[:, 1:])
+        loss = loss + aux_weight * mse(out[:, 1:], y[:, 1:])
     return prediction, loss
+
+
+def reads_weights(frame: pd.DataFrame, variance_path, cfg: Training, key: str) -> np.ndarray | None:
+    """The loss weights of the rows of `frame` (the training reporters) under `weighting: reads`:
+    1 / (variance_floor + y_var), y_var the sampling variance of the reporter's target from its reads
+    (rule target_variance), normalized to mean 1. None under `weighting: none`."""
+    if cfg.weighting != "reads":
+        return None
+    if variance_path is None:
+        raise InputError(f"{key}.weighting", "reads needs the target's variance table, and none was given",
+                         "run the model through the pipeline (it passes data/target_variance.tsv) or drop the key")
+    table = read_tsv(variance_path)
+    variance = table.assign(id=table["id"].astype(str)).set_index("id")["y_var"]
+    ids = frame["id"].astype(str)
+    absent = ~ids.isin(variance.index)
+    if absent.any():
+        raise InputError(str(variance_path), f"training reporter {ids[absent].iloc[0]!r} has no y_var",
+                         "use the variance table of the split the model trains on")
+    y_var = variance.loc[ids].to_numpy(dtype=float)
+    if not np.all(np.isfinite(y_var) & (y_var >= 0)):
+        raise InputError(str(variance_path), "y_var holds a negative or missing value", "rerun rule target_variance")
+    weights = 1.0 / (cfg.variance_floor + y_var)
+    weights /= weights.mean()
+    log.info("weighting: reads (variance_floor %g): weights %.3f-%.3f over %d training reporters, "
+             "effective number %.0f", cfg.variance_floor, weights.min(), weights.max(), len(weights),
+             weights.sum() ** 2 / np.sum(weights ** 2))
+    return weights.astype(np.float32)
 
 
 def _to(batch: dict, device: torch.device) -> dict:
@@ -86,8 +127,8 @@ def _count_tokens(batch: dict) -> int:
 
 def _inputs(items: list, index, collate: Callable, device) -> dict:
     batch = collate([items[i] for i in index])
-    batch.pop("y", None)
-    batch.pop("labels", None)
+    for target in ("y", "w", "labels"):
+        batch.pop(target, None)
     return _to(batch, device)
 
 
