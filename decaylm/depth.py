@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from decaylm.errors import InputError
-from decaylm.evaluate import _save as save_figure
 from decaylm.evaluate import aligned_predictions, percentile_interval, rows_r2, scored_models
-from decaylm.io import write_tsv
+from decaylm.io import save_figure, write_tsv
 from decaylm.noise import ceiling_from_resamples, resampled_targets
 from decaylm.sources import RawCounts
 

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from decaylm.errors import InputError  # noqa: E402
-from decaylm.io import atomic_path, write_text, write_tsv  # noqa: E402
+from decaylm.io import save_figure, write_text, write_tsv  # noqa: E402
 from decaylm.metrics import part_r2, r2_score, regression_metrics  # noqa: E402
 
 METRIC_COLUMNS = ["mse", "mae", "rmse", "r2", "pearson", "spearman"]
@@ -278,7 +278,7 @@ def plot_predictions(predictions: pd.DataFrame, model: str, path) -> None:
         _scatter(ax, test, model)
     else:
         ax.text(0.5, 0.5, f"{model}: not run", ha="center", va="center")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_panel(predictions: dict[str, pd.DataFrame], order: list[str], path) -> None:
@@ -290,7 +290,7 @@ def plot_panel(predictions: dict[str, pd.DataFrame], order: list[str], path) -> 
         _scatter(ax, predictions[model][predictions[model]["split"] == "test"], model)
     for ax in list(axes.flat)[len(ran):]:
         ax.axis("off")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_intervals(table: pd.DataFrame, ceiling: dict | None, path) -> None:
@@ -324,11 +324,6 @@ def plot_intervals(table: pd.DataFrame, ceiling: dict | None, path) -> None:
         ax.text(0.5, 0.5, "no model ran", ha="center", va="center")
     if ceiling and ceiling.get("status") != "ok":
         ax.set_title("noise ceiling not computed (no read counts)", fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def _save(figure, path) -> None:
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110)
-    plt.close(figure)

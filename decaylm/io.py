@@ -80,3 +80,14 @@ def remove_stale_temporaries(path) -> None:
     path = Path(path)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
+
+
+def save_figure(figure, path, dpi: int = 110, tight: bool = True) -> None:
+    """Write a matplotlib figure as PNG, whole or not at all, and close it."""
+    import matplotlib.pyplot as plt
+
+    if tight:
+        figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi)
+    plt.close(figure)

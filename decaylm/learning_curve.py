@@ -204,7 +204,7 @@ def plot_curve(table: pd.DataFrame, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from decaylm.io import atomic_path
+    from decaylm.io import save_figure
 
     ran = table[table["test_r2"].notna()]
     figure, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -227,7 +227,4 @@ def plot_curve(table: pd.DataFrame, path) -> None:
         ax.text(0.5, 0.5, "no model ran", ha="center", va="center")
     ax.set_xlabel("training reporters (nested subsets of the training split; log scale)")
     ax.set_ylabel("test R² (95% bootstrap interval over overlap groups)")
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)

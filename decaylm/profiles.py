@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from decaylm.io import atomic_path  # noqa: E402
+from decaylm.io import save_figure  # noqa: E402
 
 WINDOW_COLUMNS = ["id", "start", "end"]
 LONG_COLUMNS = ["id", "model", "start", "end", "prediction", "sd"]
@@ -113,7 +113,5 @@ def plot_profiles(windows: pd.DataFrame, path, elements: pd.DataFrame | None = N
         heading += f" (first {len(shown)} of {len(ids)} sequences)"
     figure.suptitle(heading + "; lower = faster decay", fontsize=10)
     figure.legend(handles, labels, loc="outside lower center", ncol=legend_columns, fontsize=8, frameon=False)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, tight=False)  # the legend sits outside the axes (constrained layout)
     return shown

@@ -98,6 +98,12 @@ def repeats_run(_background_runs) -> Path:
 
 
 @pytest.fixture(scope="session")
+def learning_curve_run(_background_runs) -> Path:
+    """Results of simulated data up to learning_curve.tsv: KMER_RIDGE and CNN at 0.25, 0.5 and 1."""
+    return _background_runs["learning_curve_run"].result()
+
+
+@pytest.fixture(scope="session")
 def folds_run(_background_runs) -> Path:
     """Results of the tiny data under split.folds: 3 with RIDGE, CNN and BPE (pipeline_runs.folds_run)."""
     return _background_runs["folds_run"].result()

@@ -64,7 +64,7 @@ def test_interprets_a_small_model_of_every_kind(tmp_path, one_thread):
         assert np.isfinite(effects["mean"]).all(), kind
     gradients = {kind for kind in KINDS
                  if "saliency_hypothetical" in np.load(tmp_path / "interpret" / kind / "attributions.npz")}
-    assert {"cnn", "bert"} <= gradients  # the CNN and a BERT over nucleotides have a one-hot path
+    assert {"cnn", "legnet", "bert"} <= gradients  # the one-hot networks and a BERT over nucleotides have a one-hot path
 
 
 def test_ensemble_ism_is_the_mean_of_its_members_ism(tiny_run):

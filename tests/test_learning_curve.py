@@ -14,10 +14,8 @@ from decaylm.io import read_tsv, write_tsv
 from decaylm.learning_curve import UNUSED, training_subset
 from decaylm.metrics import r2_score
 from decaylm.split import split_table
-from tests.helpers.configs import ConfigRefused, libraries_config, one_model_config, workflow_config, write_config
+from tests.helpers.configs import ConfigRefused, libraries_config, one_model_config, workflow_config
 from tests.helpers.data import write_libraries
-from tests.helpers.models import TINY_TRAINING
-from tests.helpers.snakemake import run_snakemake
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
@@ -113,16 +111,10 @@ def test_config_of_the_curve(tmp_path):
         workflow_config(libraries, {"results": str(tmp_path / "results"), "learning_curve": {"fractions": [0.5]}})
 
 
-def test_learning_curve_run(tmp_path):
+def test_learning_curve_run(learning_curve_run):
     """Simulated data through the pipeline up to learning_curve.tsv: a k-mer ridge and a tiny CNN at
     0.25, 0.5 and 1 (the rows themselves), scored on the test reporters of split.tsv."""
-    models = {"KMER_RIDGE": {"kind": "kmer_ridge", "k_max": 3, "cv_folds": 3},
-              "CNN": {"kind": "cnn", "channels": 8, **TINY_TRAINING}}
-    config = one_model_config(models, data={"simulate": {"n_reporters": 300, "seed": 3}}, predict={"models": []},
-                              learning_curve={"fractions": [0.25, 0.5], "seed": 1})
-    results = tmp_path / "results"
-    run_snakemake(str(results / "learning_curve.tsv"), results=results,
-                  configfiles=(write_config(tmp_path / "config.yaml", config),), timeout=300)
+    results = learning_curve_run
     table = read_tsv(results / "learning_curve.tsv")
     split = read_tsv(results / "data" / "split.tsv")
     n_train = int((split["split"] == "train").sum())

@@ -81,7 +81,7 @@ def plot_positional(model_name: str, effects: pd.DataFrame, path, note: str = ""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from decaylm.io import atomic_path
+    from decaylm.io import save_figure
 
     fig, ax = plt.subplots(figsize=(7, 4))
     if effects.empty:
@@ -98,10 +98,7 @@ def plot_positional(model_name: str, effects: pd.DataFrame, path, note: str = ""
         ax.set_ylabel("change of prediction (log2 8 h / 2 h)")
         ax.set_title(f"{model_name}: element effect by position (mean ± s.e.m. over shuffled backgrounds)", fontsize=9)
         ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_heatmap(table: pd.DataFrame, path) -> None:
@@ -111,7 +108,7 @@ def plot_heatmap(table: pd.DataFrame, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from decaylm.io import atomic_path
+    from decaylm.io import save_figure
 
     ok = table[table["status"] == "ok"]
     models = list(dict.fromkeys(table["model"]))
@@ -134,7 +131,4 @@ def plot_heatmap(table: pd.DataFrame, path) -> None:
                 ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6)
     fig.colorbar(image, ax=ax, label="mean change of prediction")
     ax.set_title("Inserted element effect per model (dinucleotide-shuffled test reporters)", fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -211,7 +211,7 @@ def draw_logos(model: str, discovered: list[Discovered], path, note: str = "") -
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from decaylm.io import atomic_path
+    from decaylm.io import save_figure
 
     if not discovered:
         fig, ax = plt.subplots(figsize=(6, 1.6))
@@ -228,7 +228,4 @@ def draw_logos(model: str, discovered: list[Discovered], path, note: str = "") -
             ax.set_xticks([])
             ax.tick_params(labelsize=6)
         fig.suptitle(f"{model}: motifs (contribution-weighted)", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

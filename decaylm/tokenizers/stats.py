@@ -58,7 +58,7 @@ def plot_token_counts(counts: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from decaylm.io import atomic_path
+    from decaylm.io import save_figure
 
     names = list(counts)[::-1]  # boxplot draws bottom-up: list the first tokenizer at the top
     fig, ax = plt.subplots(figsize=(7, 1.0 + 0.45 * max(len(names), 1)))
@@ -67,10 +67,7 @@ def plot_token_counts(counts: dict, path) -> None:
         ax.boxplot(data, orientation="horizontal", tick_labels=names, showfliers=False)
     ax.set_xlabel("tokens per sequence (without [CLS]/[SEP])")
     ax.set_title("Token counts per tokenizer")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def token_count_table(tokenizer_dirs: dict, sequences) -> dict[str, np.ndarray]:

@@ -157,6 +157,8 @@ def one_model_of_each_kind(results: Path) -> dict[str, Path]:
     folders = {
         "kmer_ridge": job("KMER_RIDGE", {"kind": "kmer_ridge", "k_max": 3, "cv_folds": 3}),
         "cnn": job("CNN", cnn),
+        "legnet": job("LEGNET", {"kind": "legnet", "stem_channels": 8, "block_channels": [8], "expand": 2, "shift": 2,
+                                 **TINY_TRAINING}),
         "bert": job("BERT_NT", {"kind": "bert", "tokenizer": "nt", **TINY_BERT},
                     tokenizer_dir=str(results / "tokenizers" / "nt")),
         "pretrained": job("TINY_HUB", {"kind": "pretrained", "checkpoint": str(checkpoint), "lr": 1e-3,

@@ -113,6 +113,22 @@ def repeats_run(run: BackgroundRun) -> Path:
                          data={"simulate": {"n_reporters": 600, "seed": 3}}, predict={"models": []})
 
 
+def learning_curve_run(run: BackgroundRun) -> Path:
+    """Simulated data up to learning_curve.tsv: a k-mer ridge and a tiny CNN at fractions 0.25, 0.5 and
+    1 (the rows themselves)."""
+    from tests.helpers.models import TINY_TRAINING
+
+    config = write_config(run.folder / "config.yaml", one_model_config(
+        {"KMER_RIDGE": {"kind": "kmer_ridge", "k_max": 3, "cv_folds": 3},
+         "CNN": {"kind": "cnn", "channels": 8, **TINY_TRAINING}},
+        data={"simulate": {"n_reporters": 300, "seed": 3}}, predict={"models": []},
+        learning_curve={"fractions": [0.25, 0.5], "seed": 1}))
+    results = run.folder / "results"
+    run.wait(run.snakemake(str(results / "learning_curve.tsv"), results=results, log="snakemake.log",
+                           configfiles=(config,)))
+    return results
+
+
 def folds_run(run: BackgroundRun) -> Path:
     """The tiny data under 3-fold grouped cross-validation: k-mer ridge, a small CNN and a BPE BERT."""
     return one_model_run(run, {"RIDGE": {"kind": "kmer_ridge", "k_max": 4, "cv_folds": 3},
@@ -135,4 +151,4 @@ def libraries_run(run: BackgroundRun) -> dict:
 # the order they start in when a session needs them all
 BACKGROUND_RUNS = {"libraries_run": libraries_run, "tiny_run": tiny_run, "repeats_run": repeats_run,
                    "folds_run": folds_run, "resumed_run": resumed_run, "simulated_run": simulated_run,
-                   "real_data_run": real_data_run}
+                   "real_data_run": real_data_run, "learning_curve_run": learning_curve_run}
