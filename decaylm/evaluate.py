@@ -19,14 +19,31 @@ METRIC_COLUMNS = ["mse", "mae", "rmse", "r2", "pearson", "spearman"]
 COMPARISON_COLUMNS = ["model", *METRIC_COLUMNS, "n_test"]
 # added by add_intervals and add_ceiling (bootstrap over whole overlap groups of test reporters)
 INTERVAL_COLUMNS = ["valid_r2", "r2_ci_low", "r2_ci_high", "d_r2_best", "d_r2_best_ci_low", "d_r2_best_ci_high",
-                    "tied_with_best", "r2_of_ceiling"]
+                    "d_r2_best_p_holm", "tied_with_best", "r2_of_ceiling"]
 # present when some row has them: the noise-free target's R2 (simulated data); repeats (decaylm/repeats.py);
 # an ensemble's members and whether the pipeline chose them on valid (members: auto)
 EXTRA_COLUMNS = ("r2_truth", "repeats", "r2_seed_sd", "folds", "r2_fold_sd", "members", "chosen_on_valid")
 
 
-def model_metrics(model: str, predictions: pd.DataFrame, run: dict, truth: pd.DataFrame | None = None) -> dict:
-    """Test-split metrics for one model; a model that did not run gets its reason instead."""
+def simulated_truth(truth: pd.DataFrame, target: dict | None) -> tuple[pd.DataFrame | None, str]:
+    """The simulator's noise-free target of each reporter (id, y_noise_free) for the configured target, or
+    None and the reason. truth.tsv's y_true is the noise-free log2 difference from target.from_hour to
+    target.to_hour (the simulate rule takes those hours from the target), so it is the noise-free target of
+    `difference` (divided by target.divisor); the simulator writes no noise-free slope or kinetic fit.
+    No target given: the caller does not say, and y_true is taken as the target (kind difference, divisor 1)."""
+    target = target or {"kind": "difference", "divisor": 1.0}
+    if target["kind"] != "difference":
+        return None, (f"target.kind is {target['kind']}: the simulator's truth.tsv holds the noise-free difference "
+                      f"target.to_hour - target.from_hour, not a noise-free {target['kind']} target")
+    y = truth["y_true"].to_numpy(dtype=float) / float(target.get("divisor") or 1.0)
+    return pd.DataFrame({"id": truth["id"], "y_noise_free": y}), ""
+
+
+def model_metrics(model: str, predictions: pd.DataFrame, run: dict, truth: pd.DataFrame | None = None,
+                  target: dict | None = None) -> dict:
+    """Test-split metrics for one model; a model that did not run gets its reason instead. With the
+    simulator's truth: r2_truth against the noise-free target (`simulated_truth`), blank with
+    r2_truth_reason where the simulator has none for `target`."""
     if run.get("status") != "ok":
         return {"model": model, "status": f"not run: {run.get('reason', 'unknown reason')}"}
     test = predictions[predictions["split"] == "test"]
@@ -40,20 +57,27 @@ def model_metrics(model: str, predictions: pd.DataFrame, run: dict, truth: pd.Da
         metrics["chosen_on_valid"] = bool(run["chosen_on_valid"])
     if truth is not None:
         # Simulated data: how well the model recovers the noise-free target.
-        merged = test.merge(truth[["id", "y_true"]].rename(columns={"y_true": "y_noise_free"}), on="id")
-        metrics["r2_truth"] = r2_score(merged["y_noise_free"], merged["y_pred"])
+        noise_free, reason = simulated_truth(truth, target)
+        if noise_free is None:
+            metrics.update(r2_truth=np.nan, r2_truth_reason=reason)
+        else:
+            merged = test.merge(noise_free, on="id")
+            metrics["r2_truth"] = r2_score(merged["y_noise_free"], merged["y_pred"])
     return metrics
 
 
-def repeat_metrics(model: str, repeats: list[pd.DataFrame], run: dict, truth: pd.DataFrame | None = None) -> dict:
+def repeat_metrics(model: str, repeats: list[pd.DataFrame], run: dict, truth: pd.DataFrame | None = None,
+                   target: dict | None = None) -> dict:
     """A repeated model's metrics: the mean over its repeats of each repeat's own metrics, and
     r2_seed_sd, the standard deviation of the repeats' test R2 (decaylm/repeats.py)."""
     if run.get("status") != "ok":
-        return model_metrics(model, repeats[0], run, truth)
-    each = pd.DataFrame([model_metrics(model, frame, {"status": "ok"}, truth) for frame in repeats])
-    numeric = [c for c in each.columns if c not in ("model", "status", "n_test")]
+        return model_metrics(model, repeats[0], run, truth, target)
+    each = pd.DataFrame([model_metrics(model, frame, {"status": "ok"}, truth, target) for frame in repeats])
+    numeric = [c for c in each.columns if c not in ("model", "status", "n_test", "r2_truth_reason")]
     metrics = {"model": model, **each[numeric].mean().to_dict(), "n_test": int(each["n_test"].iloc[0]), "status": "ok"}
     metrics.update(repeats=len(repeats), r2_seed_sd=float(each["r2"].std(ddof=1)), r2_repeats=each["r2"].tolist())
+    if "r2_truth_reason" in each.columns:
+        metrics["r2_truth_reason"] = each["r2_truth_reason"].iloc[0]
     return metrics
 
 
@@ -106,6 +130,26 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[np.nda
     return low, high
 
 
+def paired_bootstrap_p(difference: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of each column of paired bootstrap differences (resamples x rows) against 0: twice the
+    smaller share of resamples on either side of 0, counting the observed difference as one more resample
+    (so never 0), at most 1. Below 1 - level about where the percentile interval of that level leaves out 0."""
+    n = difference.shape[0]
+    above = ((difference >= 0).sum(axis=0) + 1) / (n + 1)
+    below = ((difference <= 0).sum(axis=0) + 1) / (n + 1)
+    return np.minimum(1.0, 2 * np.minimum(above, below))
+
+
+def holm_adjusted(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (it holds the family-wise error rate)."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    steps = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(1.0, steps)
+    return adjusted
+
+
 def scored_models(table: pd.DataFrame, predictions: dict) -> list[str]:
     """The rows that ran and have predictions, in the table's order: those the bootstrap scores."""
     return [m for m in table["model"] if m in predictions and (table.loc[table["model"] == m, "status"] == "ok").all()]
@@ -151,7 +195,9 @@ def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame | lis
 
     The resamples draw whole overlap groups (the `group` column of split.tsv) of the test reporters;
     every model is scored on the same resamples, so the difference to the best row is paired.
-    tied_with_best: the paired interval contains 0 (true for the best row itself).
+    d_r2_best_p_holm: the paired bootstrap p-value of that difference (`paired_bootstrap_p`), Holm-adjusted
+    over the rows compared with the best; tied_with_best: it is above 1 - level (true for the best row
+    itself). The paired interval (d_r2_best_ci_low, _high) stays unadjusted.
     A model given as a list of frames (its repeats) is scored, on each resample, by the mean of
     its repeats' R2: the statistic of its row (the mean R2 over repeats).
     """
@@ -170,13 +216,18 @@ def add_intervals(table: pd.DataFrame, predictions: dict[str, pd.DataFrame | lis
     difference = r2 - r2[:, [best]]
     d_low, d_high = percentile_interval(difference, level)
     d = point - point[best]
+    compared = np.arange(len(ran)) != best
+    p_holm = np.full(len(ran), np.nan)
+    p_holm[compared] = holm_adjusted(paired_bootstrap_p(difference[:, compared]))
+    tied = ~compared | (p_holm > 1 - level)
     index = out.index[out["model"].isin(ran)]
     position = {m: i for i, m in enumerate(ran)}
     order = [position[m] for m in out.loc[index, "model"]]
     out.loc[index, "r2_ci_low"], out.loc[index, "r2_ci_high"] = low[order], high[order]
     out.loc[index, "d_r2_best"] = d[order]
     out.loc[index, "d_r2_best_ci_low"], out.loc[index, "d_r2_best_ci_high"] = d_low[order], d_high[order]
-    out.loc[index, "tied_with_best"] = (d_low[order] <= 0) & (d_high[order] >= 0)
+    out.loc[index, "d_r2_best_p_holm"] = p_holm[order]
+    out.loc[index, "tied_with_best"] = tied[order]
     return out
 
 
@@ -213,12 +264,22 @@ def _comparison_notes(table: pd.DataFrame, ceiling: dict | None, n_resamples: in
         tied = [m for m, t in zip(ran["model"][1:], ran["tied_with_best"][1:]) if t]
         resamples = f"{n_resamples:,} " if n_resamples else ""
         notes.append(f"Intervals: 95% percentile bootstrap over {resamples}resamples of whole overlap groups of the "
-                     "test reporters; d_r2_best is the paired difference to the best row on the same resamples.")
+                     "test reporters; d_r2_best is the paired difference to the best row on the same resamples, "
+                     "its interval unadjusted. Ties are adjusted for multiplicity: d_r2_best_p_holm is the paired "
+                     f"bootstrap p-value of that difference, Holm-adjusted over the {len(ran) - 1} rows compared "
+                     "with the best, and tied_with_best means d_r2_best_p_holm > 0.05 (so a row whose unadjusted "
+                     "interval leaves out 0 can still be tied). The best row is chosen on test.")
         if tied:
             notes.append(f"Cannot be told apart from the best row ({best}): {', '.join(tied)} "
-                         "(their paired 95% interval of the difference contains 0).")
+                         "(Holm-adjusted paired p > 0.05).")
         else:
-            notes.append(f"Every other row is worse than the best row ({best}): no paired 95% interval contains 0.")
+            notes.append(f"Every other row is worse than the best row ({best}): Holm-adjusted paired p <= 0.05 "
+                         "for each.")
+    if "r2_truth" in table.columns and table["status"].eq("ok").any() \
+            and table.loc[table["status"].eq("ok"), "r2_truth"].isna().all():
+        notes.append("r2_truth is blank: the simulator's truth.tsv holds the noise-free difference target.to_hour - "
+                     "target.from_hour, the noise-free target of kind difference only (each model's metrics.json "
+                     "has r2_truth_reason).")
     if "repeats" in table.columns and table["repeats"].notna().any():
         repeated = table[table["repeats"].notna()]
         notes.append("Repeats: " + ", ".join(f"{m} ({int(n)})" for m, n in zip(repeated["model"], repeated["repeats"]))
@@ -295,7 +356,8 @@ def plot_panel(predictions: dict[str, pd.DataFrame], order: list[str], path) -> 
 
 def plot_intervals(table: pd.DataFrame, ceiling: dict | None, path) -> None:
     """Test R2 per model with its 95% grouped-bootstrap interval, best at the top; rows tied with the best
-    filled, the others open; the noise ceiling (and the Poisson-only one) as vertical lines."""
+    (tied_with_best: Holm-adjusted) filled, the others open; the noise ceiling (and the Poisson-only one) as
+    vertical lines."""
     ran = table[table["r2_ci_low"].notna()] if "r2_ci_low" in table.columns else table.iloc[:0]
     figure, ax = plt.subplots(figsize=(6.8, 2.3 + 0.38 * max(1, len(ran))))
     if len(ran):
@@ -304,7 +366,7 @@ def plot_intervals(table: pd.DataFrame, ceiling: dict | None, path) -> None:
         r2 = ran["r2"].to_numpy(dtype=float)
         errors = np.vstack([r2 - ran["r2_ci_low"].to_numpy(dtype=float), ran["r2_ci_high"].to_numpy(dtype=float) - r2])
         ax.errorbar(r2, y, xerr=errors, fmt="none", ecolor="grey", elinewidth=1.2, capsize=3)
-        ax.scatter(r2[tied], y[tied], color="C0", zorder=3, label="tied with the best (paired 95% CI of ΔR² ∋ 0)")
+        ax.scatter(r2[tied], y[tied], color="C0", zorder=3, label="tied with the best (Holm-adjusted paired p > 0.05)")
         ax.scatter(r2[~tied], y[~tied], facecolors="white", edgecolors="C0", zorder=3, label="worse than the best")
         ax.set_yticks(y, ran["model"])
         if ceiling and ceiling.get("status") == "ok":

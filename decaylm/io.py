@@ -34,6 +34,11 @@ def atomic_path(path: str | os.PathLike):
         if error.filename is None:  # e.g. a full disk while writing: name the output, not the temporary file
             error.filename = str(path)
         raise
+    except Exception as error:  # a library's writer (safetensors, torch) reports a full disk its own way
+        refused = as_refused_write(error, path)
+        if refused is error:
+            raise
+        raise refused from error
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -60,6 +65,24 @@ def write_json(obj, path) -> None:
 def write_text(text: str, path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def as_refused_write(error: Exception, path) -> Exception:
+    """`error` from a library writer (torch, safetensors, transformers) as the OSError it stands for
+    when the disk under `path` is full, naming `path`; else `error` itself. Those writers report a
+    full disk with errors of their own, which decaylm.errors.one_line_errors would not recognize."""
+    if isinstance(error, OSError):
+        return error
+    try:
+        existing = next(folder for folder in Path(path).absolute().parents if folder.exists())
+        full = shutil.disk_usage(existing).free < 1 << 20
+    except OSError:
+        full = False
+    if full or "os error 28" in str(error) or "No space left" in str(error):
+        refused = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        refused.__cause__ = error
+        return refused
+    return error
 
 
 def save_torch(obj, path) -> None:

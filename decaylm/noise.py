@@ -149,6 +149,9 @@ def resampled_targets(raw: RawCounts, ids, alpha, spike_alpha: float, data: dict
     one per hour."""
     reporters = raw.reporters.loc[list(ids)]
     subset = RawCounts(reporters=reporters, spikes=raw.spikes, sequences=raw.sequences.loc[reporters.index])
+    # `ids` are reporters the real fit kept; under a kinetic target's `undetermined: drop` each resample's fit
+    # would drop a different set of them, so every resample keeps them all (their targets are what is scored)
+    target = {**target, "undetermined": "keep"}
 
     def target_of(counts: RawCounts) -> np.ndarray:
         # the pipeline's normalization and target; the read filter was applied once, on the observed reads

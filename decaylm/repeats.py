@@ -25,7 +25,7 @@ from decaylm.io import read_json, read_tsv, write_tsv
 from decaylm.models.registry import SEEDED_KINDS
 from decaylm.models.specs import ModelSpec
 from decaylm.provenance import members_not_run, write_run
-from decaylm.models.artifact import MODEL_FILE, read_model_json
+from decaylm.models.artifact import MODEL_FILE, member_folders, read_model_json
 from decaylm.models.ensemble import average_predictions, write_member_mean
 
 SEPARATOR = "/repeat"  # job name X/repeat2 -> folder models/X/repeat2
@@ -100,7 +100,8 @@ def repeat_ensemble(name: str, of_dir, out_dir) -> None:
     if run.get("status") == "ok":
         of = read_model_json(of_dir)
         spec = ModelSpec(name, "repeat_ensemble", None, None, int(of["spec"]["seed"]), {"of": of_dir.name})
-        write_member_mean(out_dir, spec, [of_dir / member for member in of["members"]], f"models.{name}.of",
+        # the repeat folders OF's model.json names, each checked to lie inside the models folder
+        write_member_mean(out_dir, spec, member_folders(of_dir, of), f"models.{name}.of",
                           mean_of="repeats", repeats=of.get("repeats"))
         write_run(out_dir / "run.json", record, "ok")
     else:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
+from scipy.stats import f as f_distribution
 
 from decaylm.errors import InputError
 from decaylm.expression import hour_column
@@ -57,7 +58,17 @@ def _least_squares_slope(values: np.ndarray, hours: np.ndarray) -> np.ndarray:
 
 KINETIC_PARAMETERS = ("rate", "onset", "x0")
 KINETIC_COLUMNS = ["x0", "rate", "onset", "onset_lo", "onset_hi", "onset_determined", "one_phase", "residual"]
-CHI2_1DOF_95 = 3.841  # the profile-likelihood interval of the onset: RSS within this many sigma^2 of the best
+ONSET_LEVEL = 0.95  # the onset interval's confidence level
+
+
+def onset_cut(n_hours: int, level: float = ONSET_LEVEL) -> float:
+    """How many sigma^2 above the best RSS the onset interval reaches: the F(1, hours - 3) quantile, since
+    sigma^2 = RSS / (hours - 3) is itself estimated from hours - 3 degrees of freedom (4 over 2-8 h: 7.71;
+    the chi-square(1) 3.84 of a known sigma^2 covered the true onset 85-88% of the time in
+    tests/test_kinetics.py's simulation, this cut 94-95%). Infinite, so that no onset is determined,
+    when there is no residual degree of freedom."""
+    df = n_hours - 3
+    return float(f_distribution.ppf(level, 1, df)) if df >= 1 else float("inf")
 
 
 @dataclass(frozen=True)
@@ -125,8 +136,8 @@ def fit_kinetics(values, hours, settings: KineticSettings = KineticSettings()) -
     settings.onset_step h) with the closed-form bounded fit at each onset, for all reporters at once;
     the best onset is then refined by scipy's bounded least squares. Weights ("level") follow the
     counts' expected variance, taken from the fitted level after a first pass on the observed one.
-    The onset is determined when its profile-likelihood interval (onsets whose RSS is within
-    3.84 sigma^2 of the best, sigma^2 = RSS / (hours - 3)) spans at most settings.onset_tolerance h.
+    The onset is determined when its 95% profile-likelihood interval (onsets whose RSS is within
+    onset_cut(hours) sigma^2 of the best, sigma^2 = RSS / (hours - 3)) spans at most settings.onset_tolerance h.
     """
     y = np.asarray(values, dtype=float)
     t = np.asarray(hours, dtype=float)
@@ -148,8 +159,9 @@ def fit_kinetics(values, hours, settings: KineticSettings = KineticSettings()) -
     if settings.refine:
         x0_best, rate_best, onset_best, rss_best = _refine(y, w, t, x0_best, rate_best, onset_best, rss_best,
                                                            settings)
-    sigma2 = rss_best / max(n_hours - 3, 1)
-    inside = rss <= (rss_best + CHI2_1DOF_95 * sigma2 + 1e-9 * (1.0 + rss_best))[:, None]
+    cut = onset_cut(n_hours)
+    reach = cut * rss_best / (n_hours - 3) if np.isfinite(cut) else np.full(n, np.inf)  # cut * sigma^2
+    inside = rss <= (rss_best + reach + 1e-9 * (1.0 + rss_best))[:, None]
     onset_lo = np.where(inside, onsets[None, :], np.inf).min(axis=1)
     onset_hi = np.where(inside, onsets[None, :], -np.inf).max(axis=1)
     onset_lo, onset_hi = np.minimum(onset_lo, onset_best), np.maximum(onset_hi, onset_best)

@@ -26,6 +26,8 @@ rule evaluate_model:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        target=config["target"],  # what the simulator's truth is compared as (r2_truth)
     script:
         "../scripts/evaluate_model.py"
 

@@ -14,8 +14,9 @@ with one_line_errors(snakemake.log[0]):
     truth = read_tsv(snakemake.input.truth[0]) if snakemake.input.truth else None
     model = snakemake.wildcards.model
     if snakemake.input.repeats:  # a repeated model: the mean of its repeats' metrics (decaylm/repeats.py)
-        metrics = repeat_metrics(model, [read_tsv(path) for path in snakemake.input.repeats], run, truth)
+        metrics = repeat_metrics(model, [read_tsv(path) for path in snakemake.input.repeats], run, truth,
+                                 target=snakemake.params.target)
     else:
-        metrics = model_metrics(model, predictions, run, truth)
+        metrics = model_metrics(model, predictions, run, truth, target=snakemake.params.target)
     write_json(metrics, snakemake.output.metrics)
     plot_predictions(predictions, model, snakemake.output.figure)

@@ -2,10 +2,12 @@
 the best row, and the noise ceiling in the table and figure (the ceiling itself: tests/test_noise.py)."""
 
 
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 import pytest
 
+from decaylm import evaluate
 from decaylm.evaluate import (
     add_ceiling,
     add_intervals,
@@ -13,7 +15,9 @@ from decaylm.evaluate import (
     comparison_markdown,
     comparison_table,
     group_resample_weights,
+    holm_adjusted,
     ordered_columns,
+    paired_bootstrap_p,
     percentile_interval,
     plot_intervals,
     regression_metrics,
@@ -93,7 +97,7 @@ def _table_of(predictions: dict[str, np.ndarray], y, groups, n_resamples=1000):
     return add_intervals(comparison_table(metrics), frames, split, n_resamples, seed=0)
 
 
-def test_tied_with_best_follows_the_paired_interval():
+def test_tied_with_best_follows_the_holm_adjusted_paired_p():
     rng = np.random.default_rng(3)
     y, signal, groups = _grouped_draw(rng, n_groups=300)
     best = signal + 0.3 * rng.standard_normal(len(y))
@@ -106,11 +110,12 @@ def test_tied_with_best_follows_the_paired_interval():
     assert table["model"].iloc[0] in ("BEST", "NEAR") and table["model"].iloc[-1] == "DNABERT2"
     top = table["model"].iloc[0]
     assert rows.loc[top, "d_r2_best"] == 0 and rows.loc[top, "tied_with_best"]
+    assert pd.isna(rows.loc[top, "d_r2_best_p_holm"])  # not compared with itself
     assert rows.loc["WORSE", "d_r2_best"] < 0 and rows.loc["WORSE", "d_r2_best_ci_high"] < 0
-    assert not rows.loc["WORSE", "tied_with_best"]
+    assert rows.loc["WORSE", "d_r2_best_p_holm"] <= 0.05 and not rows.loc["WORSE", "tied_with_best"]
     other = "NEAR" if top == "BEST" else "BEST"
     assert rows.loc[other, "d_r2_best_ci_low"] <= 0 <= rows.loc[other, "d_r2_best_ci_high"]
-    assert rows.loc[other, "tied_with_best"]
+    assert rows.loc[other, "d_r2_best_p_holm"] > 0.05 and rows.loc[other, "tied_with_best"]
     assert pd.isna(rows.loc["DNABERT2", "tied_with_best"]) and pd.isna(rows.loc["DNABERT2", "r2_ci_low"])
     for model in ("BEST", "NEAR", "WORSE"):
         assert rows.loc[model, "r2_ci_low"] < rows.loc[model, "r2"] < rows.loc[model, "r2_ci_high"]
@@ -120,16 +125,77 @@ def test_tied_with_best_follows_the_paired_interval():
     assert width < 0.5 * (rows.loc[other, "r2_ci_high"] - rows.loc[other, "r2_ci_low"])
     markdown = comparison_markdown(table, {"status": "ok", "r2_ceiling": 0.8, "r2_ceiling_poisson": 0.9,
                                            "dispersion": 0.02, "n_test": len(y), "n_resamples": 200}, 1000)
-    assert f"Cannot be told apart from the best row ({top}): {other} " in markdown
+    assert f"Cannot be told apart from the best row ({top}): {other} (Holm-adjusted paired p > 0.05)" in markdown
     assert "WORSE" not in markdown.split("Cannot be told apart")[1].split("\n")[0]
-    assert "r2_ceiling = 0.800" in markdown and "| tied_with_best |" in markdown.splitlines()[0] + " |"
+    assert "Holm-adjusted over the 2 rows compared with the best" in markdown
+    assert "r2_ceiling = 0.800" in markdown and "| d_r2_best_p_holm | tied_with_best |" in markdown.splitlines()[0]
 
 
-def test_the_figure_marks_intervals_ceiling_and_ties(tmp_path):
+def test_holm_adjustment_and_the_paired_bootstrap_p():
+    # Holm by hand: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 -> 0.02, 0.03, 0.06, max(0.04, 0.06)
+    np.testing.assert_allclose(holm_adjusted([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(holm_adjusted([0.5, 0.9]), [1.0, 1.0])  # capped at 1
+    rng = np.random.default_rng(5)
+    differences = rng.normal(loc=np.linspace(-0.06, 0.0, 25), scale=0.02, size=(2000, 25))
+    differences[:, 0] = -np.abs(differences[:, 0]) - 0.01
+    p = paired_bootstrap_p(differences)
+    assert p[-1] > 0.5 and p[0] == pytest.approx(2 / 2001)  # centred on 0; every resample below 0
+    low, high = percentile_interval(differences)
+    outside = (low > 0) | (high < 0)
+    agree = (p <= 0.05) == outside
+    assert agree.mean() >= 0.9, (p, low, high)  # the p and the interval are one test (up to the last resample)
+
+
+def test_ties_are_adjusted_over_the_rows_compared():
+    """Twelve rows a little worse than the best: an unadjusted paired interval leaves out 0 for some whose
+    Holm-adjusted p stays above 0.05, and those are tied. The adjusted p is recomputed here from the same
+    seeded resamples (add_intervals draws them from the split's groups, n_resamples and seed alone)."""
+    rng = np.random.default_rng(6)
+    y, signal, groups = _grouped_draw(rng, n_groups=300)
+    best = signal + 0.3 * rng.standard_normal(len(y))
+    rows = {"BEST": best, **{f"R{i}": best + 0.12 * rng.standard_normal(len(y)) for i in range(12)}}
+    table = _table_of(rows, y, groups).set_index("model")
+    compared = [m for m in rows if m != table["r2"].idxmax()]
+    columns = np.column_stack([rows[m] for m in rows])
+    r2 = bootstrap_r2(y, columns, groups, 1000, seed=0)
+    top = list(rows).index(table["r2"].idxmax())
+    raw = paired_bootstrap_p(np.delete(r2 - r2[:, [top]], top, axis=1))
+    np.testing.assert_allclose(table.loc[compared, "d_r2_best_p_holm"], holm_adjusted(raw))
+    assert (table.loc[compared, "tied_with_best"] == (table.loc[compared, "d_r2_best_p_holm"] > 0.05)).all()
+    unadjusted_worse = table.loc[compared, "d_r2_best_ci_high"] < 0
+    assert (unadjusted_worse & table.loc[compared, "tied_with_best"]).any(), table.loc[compared]
+
+
+def test_the_figure_marks_intervals_ceiling_and_ties(tmp_path, monkeypatch):
+    """The figure's content, read back from the matplotlib axes: one interval per row that ran (at its row's
+    tick), the tied rows filled and the others open, the two ceilings as vertical lines."""
     rng = np.random.default_rng(4)
     y, signal, groups = _grouped_draw(rng, n_groups=100)
-    table = _table_of({"A": signal, "B": signal + rng.standard_normal(len(y))}, y, groups)
+    table = _table_of({"A": signal, "A2": signal + 0.02 * rng.standard_normal(len(y)),
+                       "B": signal + rng.standard_normal(len(y))}, y, groups)
+    figures = []
+    monkeypatch.setattr(evaluate, "save_figure", lambda figure, path: figures.append(figure))
     plot_intervals(table, {"status": "ok", "r2_ceiling": 0.8, "r2_ceiling_poisson": 0.9, "dispersion": 0.02},
                    tmp_path / "r2.png")
     plot_intervals(table, not_computed("table"), tmp_path / "none.png")
-    assert (tmp_path / "r2.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "none.png").stat().st_size > 0
+    ax, no_ceiling = figures[0].axes[0], figures[1].axes[0]
+    ran = table[table["r2_ci_low"].notna()].set_index("model")
+    assert set(ran.index) == {"A", "A2", "B"} and ran["tied_with_best"].tolist().count(True) == 2
+    tick = {label.get_text(): y for label, y in zip(ax.get_yticklabels(), ax.get_yticks())}
+    assert set(tick) == set(ran.index)
+    intervals = {tuple(np.round(segment[:, 1], 6)): segment[:, 0] for segment in ax.collections[0].get_segments()}
+    for model, row in ran.iterrows():
+        np.testing.assert_allclose(intervals[(tick[model], tick[model])], [row["r2_ci_low"], row["r2_ci_high"]])
+    filled, hollow = ax.collections[1], ax.collections[2]
+    assert matplotlib.colors.to_hex(hollow.get_facecolor()[0]) == "#ffffff"
+    assert matplotlib.colors.to_hex(filled.get_facecolor()[0]) != "#ffffff"
+    for points, tied in ((filled, True), (hollow, False)):
+        models = ran.index[ran["tied_with_best"] == tied]
+        np.testing.assert_allclose(sorted(points.get_offsets()[:, 0]), sorted(ran.loc[models, "r2"]))
+    def vertical(axes):  # axvline's lines (the others are the intervals' caps)
+        return sorted(line.get_xdata()[0] for line in axes.lines if list(line.get_ydata()) == [0, 1])
+
+    assert vertical(ax) == [0.8, 0.9]
+    legend = " ".join(text.get_text() for text in ax.get_legend().get_texts())
+    assert "noise ceiling 0.800" in legend and "Poisson-only ceiling 0.900" in legend and "Holm" in legend
+    assert not vertical(no_ceiling) and no_ceiling.get_title() == "noise ceiling not computed (no read counts)"

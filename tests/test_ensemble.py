@@ -31,8 +31,7 @@ def test_mean_of_members_has_lower_test_error_than_each():
 
 
 def test_tiny_run_ensemble_is_the_mean_of_its_members(tiny_run):
-    """In the tiny pipeline the ENSEMBLE row averages its configured members' predictions, and its test
-    MSE is at most their mean MSE (the bound averaging guarantees; not below each: that depends on the members)."""
+    """In the tiny pipeline the ENSEMBLE row averages its configured members' predictions, row by row."""
     settings = json.loads((tiny_run / "provenance.json").read_text())["settings"]
     ensembles = {name: spec["members"] for name, spec in settings["models"].items() if spec["kind"] == "ensemble"}
     assert ensembles, "the tiny config has no ensemble"
@@ -43,8 +42,6 @@ def test_tiny_run_ensemble_is_the_mean_of_its_members(tiny_run):
             assert frame[["id", "split"]].equals(ensemble[["id", "split"]])
         np.testing.assert_allclose(ensemble["y_pred"], np.mean([f["y_pred"] for f in frames], axis=0),
                                    rtol=1e-5, atol=1e-5)  # written with 6 significant digits
-        mse = lambda frame: model_metrics("M", frame, {"status": "ok"})["mse"]
-        assert mse(ensemble) <= np.mean([mse(frame) for frame in frames]) + 1e-6
 
 
 def test_members_must_cover_the_same_reporters():

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from decaylm.evaluate import COMPARISON_COLUMNS, comparison_markdown, comparison_table, model_metrics, regression_metrics
+from decaylm.evaluate import (COMPARISON_COLUMNS, comparison_markdown, comparison_table, model_metrics,
+                              regression_metrics, repeat_metrics)
 
 
 def _predictions(y_true, y_pred, split="test"):
@@ -44,3 +45,25 @@ def test_comparison_sorts_best_first_and_lists_not_run_last():
     assert table.loc[2, "status"] == "not run: weights offline" and math.isnan(table.loc[2, "r2"])
     markdown = comparison_markdown(table)
     assert markdown.splitlines()[0].startswith("| model | mse |") and "not run: weights offline" in markdown
+
+
+def test_r2_truth_follows_the_configured_target():
+    """truth.tsv's y_true is the noise-free difference over the target's hours: r2_truth scores it divided by
+    target.divisor for kind difference, and is blank, with the reason, for slope and kinetic targets."""
+    rng = np.random.default_rng(1)
+    noise_free = rng.normal(size=100)
+    truth = pd.DataFrame({"id": [f"r{i}" for i in range(100)], "y_true": noise_free})
+    halved = pd.concat([_predictions(noise_free / 2 + rng.normal(scale=0.1, size=100), noise_free / 2),  # perfect
+                        _predictions([0.0, 1, 2], [0.0, 1, 2], "valid")])
+    difference = {"kind": "difference", "from_hour": 2, "to_hour": 8, "divisor": 2}
+    assert model_metrics("M", halved, {"status": "ok"}, truth, difference)["r2_truth"] == pytest.approx(1.0)
+    assert model_metrics("M", halved, {"status": "ok"}, truth, {**difference, "divisor": 1})["r2_truth"] < 0.8  # 0.75
+    rows = []
+    for kind in ("slope", "kinetic"):
+        metrics = model_metrics("M", halved, {"status": "ok"}, truth, {**difference, "kind": kind, "divisor": 1})
+        assert math.isnan(metrics["r2_truth"]) and f"target.kind is {kind}" in metrics["r2_truth_reason"]
+        rows.append(metrics)
+    repeated = repeat_metrics("M", [halved, halved], {"status": "ok"}, truth, {**difference, "kind": "kinetic"})
+    assert math.isnan(repeated["r2_truth"]) and repeated["r2_truth_reason"] == rows[1]["r2_truth_reason"]
+    markdown = comparison_markdown(comparison_table(rows[:1]))
+    assert "r2_truth is blank: the simulator's truth.tsv holds the noise-free difference" in markdown

@@ -13,9 +13,11 @@ import pytest
 import yaml
 
 from decaylm.evaluate import add_ceiling, comparison_markdown
+from decaylm.expression import normalize_counts
 from decaylm.noise import estimate_dispersion, noise_ceiling, not_computed
 from decaylm.simulate import config_from_params, simulate, write_outputs
 from decaylm.sources import read_utrseq
+from decaylm.target import compute_target
 from tests.helpers.paths import HOURS
 
 
@@ -51,6 +53,22 @@ def test_the_ceiling_matches_the_simulated_noise(tmp_path):
     assert result["r2_ceiling"] < result["r2_ceiling_poisson"]
     assert result["n_test"] == 600 and result["n_resamples"] == 100 and result["status"] == "ok"
     assert result["dispersion"] == pytest.approx(0.05, rel=0.2) and "negative-binomial" in result["method"]
+
+
+def test_a_kinetic_ceiling_with_undetermined_drop_is_that_of_the_reporters_the_fit_kept(tmp_path):
+    """Under `undetermined: drop` each resample's fit flags other onsets undetermined; the ceiling keeps the
+    reporters the real fit kept in every resample (it crashed on a broadcasting error when each resample
+    dropped its own set) and follows the kinetic settings (onset_tolerance 2 here, not the default 1)."""
+    raw, _ = _simulated(tmp_path, 0.05)
+    target = {"kind": "kinetic", "from_hour": 2, "to_hour": 8, "divisor": 1, "parameter": "rate",
+              "onset_range": [2, 6], "onset_tolerance": 2.0, "undetermined": "drop"}
+    expression = normalize_counts(raw, 1, 20, [2.0])
+    kept = compute_target(expression, "kinetic", 2, 8, kinetic=target)
+    assert 30 < len(kept) < len(expression) / 2  # measured: 70 of 998 kept
+    result = noise_ceiling(raw, kept["id"], {"pseudocount": 1}, target, n_resamples=20, seed=0)
+    assert result["status"] == "ok" and result["n_test"] == len(kept)
+    assert result["target_variance"] == pytest.approx(np.var(kept["y"], ddof=1))  # the real fit's targets
+    assert 0 < result["r2_ceiling"] < 1 and result["target"]["kind"] == "kinetic"
 
 
 class _Named(dict):

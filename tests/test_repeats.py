@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import r2_score
 
-from decaylm.evaluate import add_intervals, comparison_table
+from decaylm.evaluate import add_intervals, bootstrap_r2, comparison_table, percentile_interval
 from decaylm.io import read_tsv
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
 from tests.helpers.snakemake import run_snakemake
@@ -54,10 +54,19 @@ def test_interval_of_repeats_averages_their_r2():
                               {"model": "O", "r2": r2_score(y, other["y_pred"]), "status": "ok"}])
     out = add_intervals(table, {"R": repeats, "O": other}, split, 400, 0).set_index("model")
     assert out.loc["R", "r2_ci_low"] < point < out.loc["R", "r2_ci_high"]
-    best = out["r2"].idxmax()
-    assert out.loc[best, "d_r2_best"] == 0
-    worse = "O" if best == "R" else "R"
-    assert out.loc[worse, "d_r2_best"] == pytest.approx(out.loc[worse, "r2"] - out.loc[best, "r2"])
+    # on each resample (the same seeded draws of whole groups) the row's R2 is the mean of its repeats' R2
+    columns = np.column_stack([f["y_pred"] for f in repeats] + [other["y_pred"]])
+    r2 = bootstrap_r2(y, columns, split["group"], 400, seed=0)
+    mean_of_repeats = r2[:, :3].mean(axis=1)
+    np.testing.assert_allclose(out.loc["R", ["r2_ci_low", "r2_ci_high"]].astype(float),
+                               percentile_interval(mean_of_repeats), rtol=1e-12)
+    # not the R2 of their mean prediction (a repeat ensemble, which scores higher)
+    ensemble = bootstrap_r2(y, columns[:, :3].mean(axis=1, keepdims=True), split["group"], 400, seed=0)[:, 0]
+    assert percentile_interval(ensemble)[0] > out.loc["R", "r2_ci_low"] + 0.01
+    # and the paired difference to the other row uses those same per-resample means
+    sign, row = (1, "R") if out["r2"].idxmax() == "O" else (-1, "O")
+    np.testing.assert_allclose(out.loc[row, ["d_r2_best_ci_low", "d_r2_best_ci_high"]].astype(float),
+                               percentile_interval(sign * (mean_of_repeats - r2[:, 3])), rtol=1e-12)
 
 
 def test_repeats_run(repeats_run):

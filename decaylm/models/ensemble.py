@@ -4,8 +4,10 @@ the job on the valid split only (choose_members: the combination of 2..max_size 
 mean prediction has the best valid R2; its record is selection.tsv and run.json beside the ensemble).
 
 Its model folder holds no weights: model.json names the member folders (relative paths, so a
-moved results folder still loads), and the loaded ensemble predicts the mean of its members
-and, with `predict_members`, each member's predictions (their spread says how much they agree).
+moved results folder still loads; each must lie inside the folder that holds the ensemble, which
+decaylm.models.artifact checks before it loads them), and the loaded ensemble predicts the mean of
+its members and, with `predict_members`, each member's predictions (their spread says how much
+they agree).
 """
 
 from __future__ import annotations
@@ -21,12 +23,7 @@ import pandas as pd
 
 from decaylm.errors import InputError
 from decaylm.models.specs import ModelSpec
-from decaylm.models.artifact import (
-    TrainedModel,
-    load_model,
-    read_model_json,
-    write_model_json,
-)
+from decaylm.models.artifact import TrainedModel, member_folders, read_model_json, write_model_json
 
 
 def average_predictions(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -46,7 +43,7 @@ def average_predictions(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-MAX_COMBINATIONS = 200_000  # combinations choose_members scores at most (12 candidates, max_size 12: 4,083)
+MAX_COMBINATIONS = 200_000  # combinations choose_members scores at most (12 candidates, max_size 12: 2^12 - 1 = 4,095)
 
 
 def _valid_rows(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -129,24 +126,26 @@ def write_member_mean(out_dir, spec: ModelSpec, member_dirs, where: str, records
                       **extra) -> None:
     """model.json of a model that predicts the mean of other model folders (an ensemble's members, a
     model's repeats, or its folds): their folders relative to its own, so a moved results folder
-    still loads. The members must have been trained on reporters of one length. `records`: their
-    model.json records, when the caller has read them already."""
+    still loads. The members must have been trained on reporters of one length, and lie inside the
+    folder that holds out_dir, where loading looks for them. `records`: their model.json records,
+    when the caller has read them already."""
     out_dir = Path(out_dir)
     records = records or [read_model_json(folder) for folder in member_dirs]
     lengths = {record["input_length"] for record in records}
     if len(lengths) > 1:
         raise InputError(where, f"members were trained on different lengths {sorted(lengths)}",
                          "average models trained on the same reporters")
-    out_dir.mkdir(parents=True, exist_ok=True)
     members = [os.path.relpath(Path(folder).resolve(), out_dir.resolve()) for folder in member_dirs]
+    member_folders(out_dir, {"members": members})  # the check loading makes, before anything is written
+    out_dir.mkdir(parents=True, exist_ok=True)
     write_model_json(out_dir, spec, lengths.pop(), {}, min_length=max(r.get("min_length", 1) for r in records),
                      members=members, **extra)
 
 
 class Ensemble(TrainedModel):
-    def __init__(self, folder, record):
+    def __init__(self, folder, record, members: list[TrainedModel]):
         super().__init__(folder, record)
-        self.members = [load_model(self.folder / member) for member in record["members"]]
+        self.members = members  # loaded by decaylm.models.artifact.load_model, which checks where they lie
 
     def predict_members(self, sequences, batch_size: int = 256) -> np.ndarray:
         """(members, sequences): each member's predictions."""
@@ -157,5 +156,5 @@ class Ensemble(TrainedModel):
         return self.predict_members(sequences, batch_size).mean(axis=0)
 
 
-def load(folder, record) -> Ensemble:
-    return Ensemble(folder, record)
+def load(folder, record, members: list[TrainedModel]) -> Ensemble:
+    return Ensemble(folder, record, members)

@@ -1,8 +1,17 @@
 """Fine-tuning a pretrained DNA language model (the DNABERT2 row) as a regressor.
 
 `checkpoint` is a hub id (default zhihan1996/DNABERT-2-117M) or a local directory; loading goes
-through the real `AutoTokenizer` / `AutoConfig` / `AutoModel.from_pretrained(trust_remote_code=True)`
-path, with the known problems of DNABERT-2's remote code under current transformers handled:
+through the real `AutoTokenizer` / `AutoConfig` / `AutoModel.from_pretrained` path.
+
+Remote code: DNABERT-2's model class is Python that ships with the checkpoint, and loading it runs
+that code. `trust_remote_code` is off unless the config sets it; a checkpoint whose config.json
+names code of its own (`auto_map`) is then refused in one line (transformers would otherwise load
+the stock BERT class into it, quietly leaving most weights random). With it on, a hub checkpoint
+must pin `revision` to a commit, so the code that runs is the code that was read, not whatever the
+hub holds today. The fine-tuned folder keeps the code (encoder/*.py, listed with their sha256 in
+model.json) and loads it only when the model was trained with trust_remote_code: true.
+
+The known problems of DNABERT-2's remote code under current transformers are handled:
 
 - Config class clash ("model has BertConfig and you passed ...configuration_bert.BertConfig"):
   the config is loaded first with AutoConfig and passed to AutoModel.from_pretrained.
@@ -29,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import socket
 import sys
 import types
@@ -124,9 +134,16 @@ def use_pytorch_attention(model: nn.Module) -> None:
                                        "incompatible with this transformers version)")
 
 
-def load_pretrained(checkpoint: str, revision: str = "", probe_timeout: float = 3.0, name: str = "DNABERT2"):
-    """(tokenizer, encoder, hidden size) through AutoTokenizer/AutoConfig/AutoModel with trust_remote_code."""
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+def is_commit(revision: str) -> bool:
+    """A full commit hash: the one revision of a hub repository that cannot change."""
+    return bool(re.fullmatch(r"[0-9a-f]{40}", revision or ""))
+
+
+def load_pretrained(checkpoint: str, revision: str = "", probe_timeout: float = 3.0, name: str = "DNABERT2",
+                    trust_remote_code: bool = False):
+    """(tokenizer, encoder, hidden size) through AutoTokenizer/AutoConfig/AutoModel. A checkpoint with
+    code of its own loads only with trust_remote_code, and a hub one then only at a pinned commit."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer, PretrainedConfig
 
     name = name.split("/")[0]  # the config entry of a fold or repeat job (NAME/fold2, NAME/repeat3)
     local = Path(checkpoint).expanduser()
@@ -136,17 +153,27 @@ def load_pretrained(checkpoint: str, revision: str = "", probe_timeout: float = 
         raise InputError(f"models.{name}.checkpoint", f"{checkpoint} is not a directory", "give a local checkpoint "
                          "directory or a hub id")
     else:
+        if trust_remote_code and not is_commit(revision):
+            raise InputError(f"models.{name}.revision", f"{revision!r} is not a commit hash, and trust_remote_code: "
+                             f"true runs the Python code of {checkpoint}", "pin revision: to the 40-hex commit whose "
+                             "code you trust (docs/config.md)")
         source, kwargs = checkpoint, {"local_files_only": True}
         if revision:
             kwargs["revision"] = revision
     where = f"put a local copy at a directory and set models.{name}.checkpoint to it"
 
     def load(**extra):
+        # config.json alone, read as data: does the checkpoint name code of its own (auto_map)?
+        if PretrainedConfig.get_config_dict(source, **extra)[0].get("auto_map") and not trust_remote_code:
+            raise InputError(f"models.{name}.trust_remote_code", f"{checkpoint} ships Python code of its own "
+                             "(config.json auto_map), which runs only with trust_remote_code: true",
+                             "set it for a checkpoint you trust, with revision: pinned to a commit; see docs/config.md")
         try:
             with triton_placeholder():
-                tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True, **extra)
-                config = AutoConfig.from_pretrained(source, trust_remote_code=True, **extra)
-                encoder = AutoModel.from_pretrained(source, config=config, trust_remote_code=True, **extra)
+                tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code, **extra)
+                config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, **extra)
+                encoder = AutoModel.from_pretrained(source, config=config, trust_remote_code=trust_remote_code,
+                                                    **extra)
         except ImportError as error:
             raise ModelUnavailable(f"{checkpoint}: its code needs a missing package: "
                                    f"{str(error).splitlines()[0]}") from None
@@ -182,7 +209,8 @@ def encode(tokenizer, sequences, max_length: int) -> list:
 def train(split, spec: ModelSpec, out_dir) -> None:
     """Fine-tune the checkpoint on the train part (early stopping on valid) and save the model folder."""
     own, train_cfg = spec.architecture, spec.training
-    tokenizer, encoder, hidden = load_pretrained(own.checkpoint, own.revision, own.probe_timeout, spec.name)
+    tokenizer, encoder, hidden = load_pretrained(own.checkpoint, own.revision, own.probe_timeout, spec.name,
+                                                 own.trust_remote_code)
     torch.manual_seed(train_cfg.seed)
     model = Regressor(encoder, hidden, own.head_dropout)
     if own.freeze_encoder:
@@ -213,7 +241,9 @@ class TrainedPretrained(TrainedModel):
     def __init__(self, folder, record):
         super().__init__(folder, record)
         own = Finetune(**record["spec"]["architecture"])
-        self.tokenizer, encoder, hidden = load_pretrained(str(self.path("weights")), name=self.name)
+        # the folder's own code (encoder/*.py) runs only if the model was trained trusting it
+        self.tokenizer, encoder, hidden = load_pretrained(str(self.path("weights")), name=self.name,
+                                                          trust_remote_code=own.trust_remote_code)
         self.module = Regressor(encoder, hidden, own.head_dropout)
         self.module.head.load_state_dict(load_file(str(self.path("head"))))
         self.module.eval()

@@ -120,6 +120,9 @@ class Finetune:
     head_dropout: float = 0.1
     freeze_encoder: bool = False  # train only the head: a cheap probe on a CPU
     probe_timeout: float = 3.0    # seconds to wait for the hub before calling it unreachable
+    # run Python code that ships with the checkpoint (DNABERT-2's model class is such code): off unless
+    # set, and a hub checkpoint then needs `revision` pinned to a commit (docs/config.md, pretrained)
+    trust_remote_code: bool = False
 
 
 @dataclass

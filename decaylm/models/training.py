@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import pickle
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -205,6 +207,54 @@ def _epoch_collate(collate, epoch: int):
     return collate.for_epoch(epoch) if hasattr(collate, "for_epoch") else collate
 
 
+def read_checkpoint(path: Path, fingerprint: str, device, model: nn.Module, optimizer, ema) -> dict | None:
+    """The resume state in `path` if it can be resumed from, else None: there is none, it was written
+    for other settings or data, or it is damaged (truncated or corrupted on disk: an interrupted write
+    never leaves one, save_torch is atomic), which logs one line and training starts from epoch 1.
+    Read with weights_only=True: tensors and plain values only, so the file cannot run code. Every
+    part is checked against the model and optimizer before any is applied, so a damaged file
+    changes nothing."""
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+        if saved.get("fingerprint") != fingerprint:
+            log.info("ignoring %s: it was written for other settings or data", path)
+            return None
+        _check_state(saved["model"], model.state_dict(), "model")
+        if ema is not None:
+            _check_state(saved["ema"], ema.state_dict(), "ema")
+        groups = saved["optimizer"]["param_groups"]
+        if [len(g["params"]) for g in groups] != [len(g["params"]) for g in optimizer.param_groups]:
+            raise ValueError("optimizer: other parameter groups")
+        rng, state = saved["torch_rng"], saved["state"]
+        if not (isinstance(rng, torch.Tensor) and rng.dtype == torch.uint8) or not isinstance(saved["schedule"], dict):
+            raise ValueError("random state or schedule: not what fit saves")
+        if not isinstance(state, dict) or not isinstance(state.get("epoch"), int) or state["epoch"] < 1:
+            raise ValueError("state: not what fit saves")
+    except Exception as error:  # whatever a damaged file raises (zip, unpickler, key, type): start over
+        log.warning("%s is damaged (%s); training starts from epoch 1", path, _why(error))
+        return None
+    return saved
+
+
+def _why(error: Exception) -> str:
+    """A damaged checkpoint's error in a few words (torch's own messages run to paragraphs)."""
+    if isinstance(error, pickle.UnpicklingError):
+        return "not a file of tensors and plain values: weights_only loading refused it"
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0].split('. ')[0][:120] if lines else ''}".rstrip(": ")
+
+
+def _check_state(saved, expected: dict, what: str) -> None:
+    """`saved` holds exactly the tensors of `expected`, by name and shape."""
+    if not isinstance(saved, dict) or set(saved) != set(expected):
+        raise ValueError(f"{what}: other parameters than the model's")
+    for key, tensor in expected.items():
+        if not isinstance(saved[key], torch.Tensor) or saved[key].shape != tensor.shape:
+            raise ValueError(f"{what}: {key} has another shape")
+
+
 def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callable, cfg: Training,
         checkpoint_dir: Path, device: torch.device | None = None, fingerprint: str = "") -> FitResult:
     """Train until the validation loss stops improving (or for cfg.epochs); resume from
@@ -227,10 +277,7 @@ def fit(model: nn.Module, train_items: list, valid_items: list, collate: Callabl
     state = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
              "best_weights": None, "train_seconds": 0.0, "train_tokens": 0}
     remove_stale_temporaries(checkpoint_path)
-    saved = torch.load(checkpoint_path, map_location=device, weights_only=False) if checkpoint_path.exists() else None
-    if saved is not None and saved.get("fingerprint") != fingerprint:
-        log.info("ignoring %s: it was written for other settings or data", checkpoint_path)
-        saved = None
+    saved = read_checkpoint(checkpoint_path, fingerprint, device, model, optimizer, ema)
     if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
