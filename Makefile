@@ -7,7 +7,7 @@ CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 RESULTS ?= results
 
-.PHONY: run test setup system-deps lint dag report slurm slurm-gpu bench clean
+.PHONY: run test setup system-deps lint dag report slurm slurm-gpu bench gpu-check clean
 
 $(BIN)/activate: requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ run: setup
 test: setup system-deps
 	$(BIN)/python -m pytest -q --durations=20 tests
 
+# On a machine with an NVIDIA GPU: every neural kind trains, predicts and runs ISM there (docs/gpu.md);
+# without CUDA it stops in one line.
+gpu-check: setup
+	$(BIN)/python benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
+
 lint: setup
 	$(SNAKEMAKE) --lint
 	$(BIN)/ruff check .
@@ -57,15 +62,20 @@ report: setup
 	$(SNAKEMAKE) --cores $(CORES) --profile profiles/default
 	$(SNAKEMAKE) --report $(RESULTS)/report.html
 
+# A SLURM cluster (docs/slurm.md): `decaylm slurm-run` checks first that every job fits its partition
+# (sinfo; one line per rule that does not, with the override), then runs Snakemake and stops it in
+# one line if a job pends for a reason no wait resolves; Ctrl-C cancels the run's jobs. More
+# Snakemake arguments in SLURM_ARGS, e.g. `make slurm SLURM_ARGS="--configfile my.yaml"`.
 # profiles/slurm only: without `--workflow-profile none`, Snakemake would add profiles/default
-# (local runs) on top and its default-resources would replace the cluster's.
+# (local runs) on top.
+SLURM_ARGS ?=
 slurm: setup
-	$(SNAKEMAKE) --profile profiles/slurm --workflow-profile none
+	$(BIN)/decaylm slurm-run --profile profiles/slurm --workflow-profile none $(SLURM_ARGS)
 
 # A cluster with GPUs: profiles/slurm-gpu, given after profiles/slurm, gives each training job one
 # GPU (sbatch --gpus=1). Set its GPU partition first if GPUs have their own (docs/slurm.md).
 slurm-gpu: setup
-	$(SNAKEMAKE) --profile profiles/slurm --profile profiles/slurm-gpu --workflow-profile none
+	$(BIN)/decaylm slurm-run --profile profiles/slurm --profile profiles/slurm-gpu --workflow-profile none $(SLURM_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -1,8 +1,10 @@
-"""The `decaylm` command. `decaylm predict` scores new sequences with trained models."""
+"""The `decaylm` command. `decaylm predict` scores new sequences with trained models; `decaylm slurm-check`
+and `decaylm slurm-run` check and run the workflow on a SLURM cluster (docs/slurm.md)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 PREDICT_HELP = """\
 Score sequences with one or more trained models (folders results/models/NAME).
@@ -58,7 +60,54 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, metavar="N",
                          help="sequences per batch inside each model (default: the model's own)")
     predict.set_defaults(run=run_predict)
+
+    # The SLURM commands take Snakemake's arguments as they are (any not listed here goes to Snakemake).
+    check = commands.add_parser("slurm-check", help="can the cluster run every job? (one line per rule that it cannot)",
+                                description=SLURM_CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)
+    check.set_defaults(run=run_slurm_check, passes_args=True)
+    run = commands.add_parser("slurm-run", help="slurm-check, then Snakemake, stopping on a job that can never start",
+                              description=SLURM_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+                              allow_abbrev=False)
+    run.add_argument("--no-check", action="store_true", help="skip the check before the run")
+    run.add_argument("--watch-seconds", type=float, default=20.0, metavar="S",
+                     help="seconds between looks at the run's pending jobs (default: 20)")
+    run.set_defaults(run=run_slurm_run, passes_args=True)
     return parser
+
+
+SLURM_CHECK_HELP = """\
+decaylm slurm-check SNAKEMAKE_ARGS...: the jobs a `snakemake SNAKEMAKE_ARGS` run would submit (a dry run
+with the same profiles, config and overrides) against what their SLURM partition offers (sinfo: CPUs,
+memory and GPUs per node, time limit; scontrol: the partition's per-node limits). Prints one line per rule
+that cannot be scheduled there (what it asks for, what the partition has, the override that fits) and exits
+1; exits 0 when every job fits. Example:
+  decaylm slurm-check --profile profiles/slurm --workflow-profile none --configfile my.yaml"""
+
+SLURM_RUN_HELP = """\
+decaylm slurm-run SNAKEMAKE_ARGS...: `decaylm slurm-check`, then `snakemake SNAKEMAKE_ARGS` (what `make slurm`
+runs). While it runs, a job of the run that pends for a reason no wait resolves (PartitionConfig,
+MaxMemPerLimit, PartitionTimeLimit, an invalid account or QOS, a node that does not exist) stops the run with
+one line, and its jobs are cancelled; so does Ctrl-C."""
+
+
+def run_slurm_check(args: argparse.Namespace) -> None:
+    from decaylm.resources import preflight
+
+    lines = preflight(args.snakemake_args)
+    for line in lines:
+        print(line, file=sys.stderr)
+    if lines:
+        sys.exit(1)
+    print("decaylm slurm-check: every job fits its partition", file=sys.stderr)
+
+
+def run_slurm_run(args: argparse.Namespace) -> None:
+    from decaylm.resources import run_watched
+
+    if not args.no_check:
+        run_slurm_check(args)
+    sys.exit(run_watched(args.snakemake_args, interval=args.watch_seconds))
 
 
 def run_predict(args: argparse.Namespace) -> None:
@@ -76,7 +125,12 @@ def main(argv: list[str] | None = None) -> None:
     from decaylm.errors import one_line_errors
     from decaylm.logs import setup_logging
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "passes_args", False):
+        args.snakemake_args = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     setup_logging()
     with one_line_errors():
         args.run(args)

@@ -14,6 +14,7 @@ from decaylm.folds import fold_jobs, fold_names, fold_of
 from decaylm.learning_curve import curve_fractions, curve_points, fraction_of
 from decaylm.libraries import library_data, library_names, spec_in_library
 from decaylm.repeats import base_model, repeat_count, repeat_seed, training_jobs
+from decaylm.resources import sized
 from decaylm.sources import counts_file, sequences_file
 from decaylm.workflow import (
     models_of_kind,

@@ -15,8 +15,8 @@ rule simulate_data:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=sized(config, "simulate_data", "mem_mb"),
+        runtime=sized(config, "simulate_data", "runtime"),
     params:
         sim=lambda wildcards: {
             "hours": config["data"]["hours"],
@@ -42,7 +42,8 @@ if SOURCE == "utrseq" and config["data"]["download"]:
         conda:
             "../envs/core.yaml"
         resources:
-            runtime=10,
+            mem_mb=sized(config, "download_utrseq", "mem_mb"),
+            runtime=sized(config, "download_utrseq", "runtime"),
         params:
             url=lambda wildcards: utrseq_url(f"{wildcards.file}.txt", config["data"]["download_url"]),
             sha256=lambda wildcards: UTRSEQ_SHA256[f"{wildcards.file}.txt"],
@@ -62,8 +63,8 @@ rule normalize_expression:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=sized(config, "normalize_expression", "mem_mb"),
+        runtime=sized(config, "normalize_expression", "runtime"),
     params:
         data=data_of,  # a library's: the run's data keys with its entry's
     script:

@@ -24,8 +24,8 @@ rule evaluate_model:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=sized(config, "evaluate_model", "mem_mb"),
+        runtime=sized(config, "evaluate_model", "runtime"),
     params:
         target=config["target"],  # what the simulator's truth is compared as (r2_truth)
     script:
@@ -46,8 +46,8 @@ rule noise_ceiling:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=sized(config, "noise_ceiling", "mem_mb"),
+        runtime=sized(config, "noise_ceiling", "runtime"),
     params:
         data=data_of,
         target=config["target"],
@@ -83,8 +83,8 @@ rule compare_models:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=sized(config, "compare_models", "mem_mb"),
+        runtime=sized(config, "compare_models", "runtime"),
     params:
         evaluate={key: config["evaluate"][key] for key in ("bootstrap", "seed")},
         repeats={model: repeat_files(model, "predictions.tsv") for model in REPEATED},
@@ -113,8 +113,8 @@ if LIBRARIES:
         conda:
             "../envs/core.yaml"
         resources:
-            mem_mb=2000,
-            runtime=5,
+            mem_mb=sized(config, "compare_libraries", "mem_mb"),
+            runtime=sized(config, "compare_libraries", "runtime"),
         params:
             libraries=LIBRARIES,
         script:
@@ -131,7 +131,8 @@ rule provenance:
     conda:
         "../envs/core.yaml"
     resources:
-        runtime=2,
+        mem_mb=sized(config, "provenance", "mem_mb"),
+        runtime=sized(config, "provenance", "runtime"),
     params:
         config=config,
         repo=REPO,

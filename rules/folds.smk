@@ -16,8 +16,8 @@ rule split_folds:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=sized(config, "split_folds", "mem_mb"),
+        runtime=sized(config, "split_folds", "runtime"),
     params:
         folds=len(FOLDS),
         fractions=config["split"]["fractions"],

@@ -43,8 +43,8 @@ rule interpret_model:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=sized(config, "interpret_model", "mem_mb"),
+        runtime=sized(config, "interpret_model", "runtime"),
     params:
         settings=INTERPRET_SETTINGS,
     script:
@@ -71,8 +71,8 @@ rule interpret_elements:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=sized(config, "interpret_elements", "mem_mb"),
+        runtime=sized(config, "interpret_elements", "runtime"),
     params:
         models=INTERPRET_MODELS,
         unavailable=INTERPRET_UNAVAILABLE,

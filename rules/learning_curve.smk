@@ -27,8 +27,8 @@ rule learning_curve_split:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=sized(config, "learning_curve_split", "mem_mb"),
+        runtime=sized(config, "learning_curve_split", "runtime"),
     params:
         seed=config["learning_curve"]["seed"],
     script:
@@ -53,8 +53,8 @@ rule learning_curve:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=sized(config, "learning_curve", "mem_mb"),
+        runtime=sized(config, "learning_curve", "runtime"),
     params:
         points=[[model, fraction] for model, fraction, _ in CURVE_POINTS],
         fractions=CURVE_FRACTIONS,

@@ -3,7 +3,8 @@
 # SLURM cluster with GPUs, profiles/slurm-gpu requests one per training job (docs/slurm.md).
 # One thread per job: these small models gain little from more, and on a busy machine PyTorch's
 # spinning threads slow a job many times over; several jobs in parallel use the cores better.
-# Give big models more with `--set-threads train_bert=8` (the SLURM profile does).
+# Give big models more with `--set-threads train_bert=8` (on SLURM, the job then asks for 8 CPUs). Memory and
+# time: decaylm/resources.py, from measurement (the template's `sized` sizes every kind; docs/slurm.md).
 
 
 # The template of every training job; each kind's rule below (named in decaylm.models.registry)
@@ -25,8 +26,8 @@ rule train_model:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=sized(config, "train_model", "mem_mb"),
+        runtime=sized(config, "train_model", "runtime"),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -37,9 +38,6 @@ rule train_model:
 use rule train_model as train_kmer_ridge with:
     wildcard_constraints:
         model=trained_by(config, "train_kmer_ridge"),
-    resources:
-        mem_mb=8000,
-        runtime=30,
 
 
 use rule train_model as train_cnn with:
@@ -62,17 +60,11 @@ use rule train_model as train_bert with:
         variance=target_variance_of,
     wildcard_constraints:
         model=trained_by(config, "train_bert"),
-    resources:
-        mem_mb=16000,
-        runtime=240,
 
 
 use rule train_model as finetune_pretrained with:
     wildcard_constraints:
         model=trained_by(config, "finetune_pretrained"),
-    resources:
-        mem_mb=32000,
-        runtime=480,
 
 
 rule pretrain_mlm:
@@ -93,8 +85,8 @@ rule pretrain_mlm:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=16000,
-        runtime=240,
+        mem_mb=sized(config, "pretrain_mlm", "mem_mb"),
+        runtime=sized(config, "pretrain_mlm", "runtime"),
     params:
         spec=pretraining_spec,
         seed=lambda wildcards: pretraining_spec(wildcards).get("seed", config["seed"]),
@@ -122,8 +114,8 @@ rule ensemble_models:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=sized(config, "ensemble_models", "mem_mb"),
+        runtime=sized(config, "ensemble_models", "runtime"),
     params:
         spec=model_spec,
         seed=model_seed,
@@ -149,8 +141,8 @@ rule combine_repeats:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=sized(config, "combine_repeats", "mem_mb"),
+        runtime=sized(config, "combine_repeats", "runtime"),
     script:
         "../scripts/combine_repeats.py"
 
@@ -171,8 +163,8 @@ rule repeat_ensemble:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=sized(config, "repeat_ensemble", "mem_mb"),
+        runtime=sized(config, "repeat_ensemble", "runtime"),
     script:
         "../scripts/repeat_ensemble.py"
 
@@ -194,7 +186,7 @@ rule pool_folds:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=sized(config, "pool_folds", "mem_mb"),
+        runtime=sized(config, "pool_folds", "runtime"),
     script:
         "../scripts/pool_folds.py"

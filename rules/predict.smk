@@ -23,8 +23,8 @@ rule predict_sequences:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=sized(config, "predict_sequences", "mem_mb"),
+        runtime=sized(config, "predict_sequences", "runtime"),
     params:
         stride=PREDICT["stride"],
     script:
@@ -49,8 +49,8 @@ rule predict_variants:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=sized(config, "predict_variants", "mem_mb"),
+        runtime=sized(config, "predict_variants", "runtime"),
     script:
         "../scripts/predict.py"
 
@@ -76,7 +76,7 @@ rule plot_profiles:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=5,
+        mem_mb=sized(config, "plot_profiles", "mem_mb"),
+        runtime=sized(config, "plot_profiles", "runtime"),
     script:
         "../scripts/plot_profiles.py"

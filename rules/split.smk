@@ -19,8 +19,8 @@ if LIBRARIES:
         conda:
             "../envs/core.yaml"
         resources:
-            mem_mb=2000,
-            runtime=5,
+            mem_mb=sized(config, "joint_targets", "mem_mb"),
+            runtime=sized(config, "joint_targets", "runtime"),
         params:
             libraries=LIBRARIES,
             sources={
@@ -50,8 +50,8 @@ rule split_data:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=sized(config, "split_data", "mem_mb"),
+        runtime=sized(config, "split_data", "runtime"),
     params:
         split=split_params(config["split"]),  # only the keys the method uses
     script:
@@ -74,7 +74,7 @@ if LIBRARIES:
         conda:
             "../envs/core.yaml"
         resources:
-            mem_mb=2000,
-            runtime=5,
+            mem_mb=sized(config, "library_split", "mem_mb"),
+            runtime=sized(config, "library_split", "runtime"),
         script:
             "../scripts/library_split.py"

@@ -16,8 +16,8 @@ rule compute_target:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=sized(config, "compute_target", "mem_mb"),
+        runtime=sized(config, "compute_target", "runtime"),
     params:
         target=config["target"],
     script:
@@ -41,8 +41,8 @@ rule target_variance:
     conda:
         "../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=30,  # the library (21,714 reporters, difference target): about a minute, mostly the dispersion fit
+        mem_mb=sized(config, "target_variance", "mem_mb"),
+        runtime=sized(config, "target_variance", "runtime"),
     params:
         data=data_of,
         target=config["target"],

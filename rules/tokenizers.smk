@@ -16,8 +16,8 @@ rule train_tokenizer:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=sized(config, "train_tokenizer", "mem_mb"),
+        runtime=sized(config, "train_tokenizer", "runtime"),
     params:
         spec=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)],
         seed=lambda wildcards: config["tokenizers"][base_model(wildcards.tokenizer)].get("seed", config["seed"]),
@@ -43,8 +43,8 @@ rule tokenizer_stats:
     conda:
         "../envs/torch.yaml"
     resources:
-        mem_mb=4000,
-        runtime=20,
+        mem_mb=sized(config, "tokenizer_stats", "mem_mb"),
+        runtime=sized(config, "tokenizer_stats", "runtime"),
     params:
         names=sorted(config["tokenizers"]),  # in the order of input.tokenizers
     script:

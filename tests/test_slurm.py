@@ -8,11 +8,12 @@ skipped with the reason otherwise, except on CI (CI set) as root, where Slurm mi
 a failure: there `make test` has installed it.
 
 The test cluster differs from a real one only where it has to: one node with this machine's
-CPUs and 80% of its memory, so the profiles' cpus_per_task and mem_mb are capped to fit (by
-one more profile layered on top, the profiles being otherwise used as they are: executor,
-status command, job name prefix, retries, GPU requests...). It runs in two forms, one after
+CPUs and 80% of its memory. The profiles and the rules' requests (decaylm/resources.py) are used
+as they are, through `decaylm slurm-check` / `slurm-run` as `make slurm` runs them; one more
+profile on top only makes the plugin look at its jobs sooner. It runs in two forms, one after
 the other: "no-gres", a CPU-only cluster without GRES as Debian's Slurm is out of the box
-(profiles/slurm must work there, and a GPU request is refused), and "gpu", with one fake GPU
+(profiles/slurm must work there, and a GPU request is refused), with a second partition too
+small for the pipeline ("small": 500 MB per node, 5 minutes); and "gpu", with one fake GPU
 whose device is /dev/null (profiles/slurm-gpu's jobs are scheduled as GPU jobs and train on
 the CPU).
 """
@@ -24,6 +25,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +44,7 @@ CPU_PROFILES = (PROFILE,)  # `make slurm`
 GPU_PROFILES = (PROFILE, GPU_PROFILE)  # `make slurm-gpu`: the GPU profile goes on top
 TRAINING_RULES = {"train_cnn", "train_bert", "pretrain_mlm", "finetune_pretrained"}
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
-MEM_CAP_MB = 3000  # per job on the test node
+SMALL = "small MaxMemPerNode=500 MaxTime=5"  # a partition of the no-gres cluster that no pipeline job fits
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def cluster(request):
     # Not pytest's tmp_path: munged wants o+x on every folder above its socket, and
     # /tmp/pytest-of-root is 0700.
     root = Path(tempfile.mkdtemp(prefix=TMP_MARK))
-    c = SlurmCluster(root, fake_gpu=kind == "gpu")
+    c = SlurmCluster(root, fake_gpu=kind == "gpu", extra_partitions=(SMALL,) if kind == "no-gres" else ())
     c.kind = kind
     try:
         started = time.monotonic()
@@ -72,39 +74,11 @@ def cluster(request):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def merged_profile(profiles) -> dict:
-    """What Snakemake makes of several `--profile`s: a later one replaces whole top-level
-    keys of an earlier one."""
-    merged = {}
-    for prof in profiles:
-        merged.update(yaml.safe_load((Path(prof) / "config.yaml").read_text()))
-    return merged
-
-
-def overlay_profile(dest: Path, cluster: SlurmCluster, profiles=CPU_PROFILES) -> Path:
-    """A profile to give after `profiles`: the same resources, capped to the test node."""
-    prof = merged_profile(profiles)
-    cpus = cluster.cpus
-
-    def fit(res: dict) -> dict:
-        res = dict(res)
-        if "cpus_per_task" in res:
-            res["cpus_per_task"] = min(int(res["cpus_per_task"]), cpus)
-        # Also over the rules' own mem_mb (rules/models.smk asks up to 32 GB).
-        res["mem_mb"] = min(int(res.get("mem_mb", MEM_CAP_MB)), MEM_CAP_MB)
-        return res
-
-    overlay = {
-        "default-resources": fit(prof["default-resources"]),
-        "set-resources": {rule: fit(res) for rule, res in prof["set-resources"].items()},
-        # The same torch thread count as the local run (one per job): floating-point sums, and so the
-        # predictions compared byte for byte, depend on how many threads share the work.
-        "set-threads": {rule: 1 for rule in prof.get("set-threads", {})},
-        # The plugin's first status check comes 40 s after a submission by default.
-        "slurm-init-seconds-before-status-checks": 2,
-    }
+def overlay_profile(dest: Path) -> Path:
+    """A profile to give after the profiles under test: the plugin's first status check 2 s after a submission (40 s by
+    default). Nothing else: the jobs ask for what the rules and profiles ask for."""
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "config.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
+    (dest / "config.yaml").write_text(yaml.safe_dump({"slurm-init-seconds-before-status-checks": 2}))
     return dest
 
 
@@ -143,6 +117,19 @@ class Snakemake(snakemake.Background):
             rc = -1
         self.seconds = time.monotonic() - self.started
         return rc, self.output()
+
+
+class Decaylm(Snakemake):
+    """`python -m decaylm ARGS` (slurm-check, slurm-run) in the background, as Snakemake above."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict, log: Path):
+        self.log = Path(log)
+        with open(self.log, "w") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "decaylm", *args], cwd=cwd, env=env, stdout=out,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True, preexec_fn=die_with_parent(signal.SIGKILL))
+        self.started = time.monotonic()
+        self.seconds = 0.0
 
 
 def run_snakemake(args: list[str], cwd: Path, env: dict, log: Path,
@@ -210,7 +197,7 @@ def run_toy_workflow(cluster: SlurmCluster, profiles, names: list[str], tmp_path
     """The toy workflow's jobs `names` with these profiles: each a SLURM job, and only
     train_cnn with a GPU, when profiles/slurm-gpu is among them."""
     work = toy_workflow(tmp_path / "toy")
-    overlay = overlay_profile(tmp_path / "overlay", cluster, profiles)
+    overlay = overlay_profile(tmp_path / "overlay")
     targets = [f"out/{name}.txt" for name in names]
     started = time.monotonic()
     rc, text = run_snakemake([*slurm_args(overlay, profiles), *targets], work, cluster.env(),
@@ -251,7 +238,7 @@ def test_gpu_request_is_refused_by_a_cluster_without_gres(cluster, tmp_path):
     profiles/slurm asks for none: the GPU profile's training job is refused at submission
     and the workflow stops (the same cluster runs profiles/slurm's jobs, above and below)."""
     work = toy_workflow(tmp_path / "toy")
-    overlay = overlay_profile(tmp_path / "overlay", cluster, GPU_PROFILES)
+    overlay = overlay_profile(tmp_path / "overlay")
     rc, text = run_snakemake([*slurm_args(overlay, GPU_PROFILES), "out/train_cnn.txt"], work,
                              cluster.env(), tmp_path / "toy.log", timeout=300)
     assert rc != 0, text[-4000:]
@@ -260,6 +247,79 @@ def test_gpu_request_is_refused_by_a_cluster_without_gres(cluster, tmp_path):
     assert " --gpus=1" in text, text[-4000:]  # the plugin's sbatch call, in the error
     assert not SUBMITTED.findall(text)
     assert not (work / "out" / "train_cnn.txt").exists()
+
+
+@pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
+def test_preflight_stops_a_run_on_a_partition_too_small(cluster, tmp_path):
+    """`make slurm` on the partition "small" (500 MB per node, 5 minutes): `decaylm slurm-run` stops before
+    Snakemake starts, with one line per rule that names what it asks, what the partition has and the
+    override; nothing is submitted."""
+    overlay = overlay_profile(tmp_path / "overlay")
+    args = ["slurm-run", *slurm_args(overlay), "--configfile", "config/tiny.yaml", "--config",
+            f"results={tmp_path / 'results'}", "--default-resources", "slurm_partition=small"]
+    rc, text = Decaylm(args, REPO, cluster.env(), tmp_path / "check.log").finish(timeout=300)
+    assert rc == 1, text[-4000:]
+    lines = text.strip().splitlines()
+    assert lines and all(" asks for " in line and "; partition small has at most 500 MB, " in line
+                         and "--set-resources " in line for line in lines), text[-4000:]
+    rules = [line.split(" ")[0] for line in lines]
+    assert len(rules) == len(set(rules)) and TRAINING_RULES <= set(rules), rules
+    assert not SUBMITTED.findall(text) and "Building DAG" not in text
+    assert not cluster._run("squeue", "--noheader").stdout.strip()
+
+
+def watched_toy_run(cluster: SlurmCluster, tmp_path: Path, watch_seconds: float) -> Decaylm:
+    """`decaylm slurm-run` (no pre-flight) of the toy workflow's train_cnn with 64 threads: the plugin asks
+    64 CPUs of a node that has fewer, and the job pends for ever (Reason=PartitionConfig)."""
+    work = toy_workflow(tmp_path / "toy")
+    overlay = overlay_profile(tmp_path / "overlay")
+    args = ["slurm-run", "--no-check", "--watch-seconds", str(watch_seconds), *slurm_args(overlay),
+            "--set-threads", "train_cnn=64", "--", "out/train_cnn.txt"]
+    return Decaylm(args, work, cluster.env(), tmp_path / "toy.log")
+
+
+def slurm_job_of(run: Decaylm, timeout: float = 120) -> str:
+    """The SLURM job id of the run's one job, once submitted."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = SUBMITTED.findall(run.output())
+        if found:
+            return found[0][1]
+        assert run.poll() is None, run.output()[-4000:]
+        time.sleep(0.5)
+    raise AssertionError(run.output()[-4000:])
+
+
+@pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
+def test_a_job_that_can_never_start_stops_the_run_in_one_line(cluster, tmp_path):
+    run = watched_toy_run(cluster, tmp_path, watch_seconds=3)
+    try:
+        jobid = slurm_job_of(run)
+        rc, text = run.finish(timeout=180)
+    finally:
+        run.stop(grace=30)
+    said = [line for line in text.splitlines() if "can never start" in line]
+    assert rc != 0 and len(said) == 1, text[-4000:]
+    assert said[0].startswith(f"decaylm: SLURM job {jobid} (rule train_cnn) can never start: Reason=PartitionConfig")
+    assert run.seconds < 120, run.seconds
+    assert cluster.job_info(jobid).get("JobState") == "CANCELLED", cluster.job_info(jobid)
+    print(f"\nnever-starting job stopped the run in {run.seconds:.1f} s")
+
+
+@pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
+def test_ctrl_c_cancels_the_runs_jobs(cluster, tmp_path):
+    """SIGINT to `decaylm slurm-run` (Ctrl-C in its terminal) while its job pends: the job is cancelled and
+    the run ends (the watcher is slowed down here so that it does not act first)."""
+    run = watched_toy_run(cluster, tmp_path, watch_seconds=600)
+    try:
+        jobid = slurm_job_of(run)
+        os.kill(run.pid, signal.SIGINT)
+        rc, text = run.finish(timeout=120)
+    finally:
+        run.stop(grace=30)
+    assert rc != 0, text[-4000:]
+    assert "can never start" not in text
+    assert cluster.job_info(jobid).get("JobState") == "CANCELLED", (cluster.job_info(jobid), text[-4000:])
 
 
 # "rule NAME:" (a SLURM job) or "localrule NAME:" (run by Snakemake itself), then its jobid.
@@ -275,8 +335,8 @@ needs_pipeline = pytest.mark.skipif(
 @needs_pipeline
 @pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
 def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path, tiny_run):
-    """config/tiny.yaml end to end with profiles/slurm as `make slurm` uses it, on a cluster
-    without GRES (CPU-only): every job of a non-local rule a SLURM job (the Snakefile's localrules,
+    """config/tiny.yaml end to end with profiles/slurm as `make slurm` uses it (`decaylm slurm-run`), on a
+    cluster without GRES (CPU-only), with the requests as the rules make them (no override): every job of a non-local rule a SLURM job (the Snakefile's localrules,
     seconds of data preparation, scoring and combining, run beside Snakemake), none with a GPU, and comparison.tsv and
     every predictions.tsv byte-identical to the local run of the session (`tiny_run`, same seeds)."""
     results = "results_tiny"  # inside the copy
@@ -284,13 +344,15 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path, tiny_run):
     # the local tiny run covers): what `make slurm` must get through on any cluster
     tiny = ["--configfile", "config/tiny.yaml", "--config", f"results={results}", "--", f"{results}/comparison.tsv"]
     slurm_dir = workflow_copy(tmp_path / "slurm")
-    overlay = overlay_profile(tmp_path / "overlay", cluster)
-    slurm_run = Snakemake([*slurm_args(overlay), *tiny], slurm_dir, cluster.env(), tmp_path / "slurm.log")
+    overlay = overlay_profile(tmp_path / "overlay")
+    # as `make slurm` runs it: the pre-flight, then Snakemake watched for jobs that can never start
+    slurm_run = Decaylm(["slurm-run", *slurm_args(overlay), *tiny], slurm_dir, cluster.env(), tmp_path / "slurm.log")
     try:
         rc, text = slurm_run.finish(timeout=1800)
     finally:
         slurm_run.stop()  # after an error above; the cluster's teardown cancels its jobs
     assert rc == 0, text[-8000:] + "\n" + cluster.diagnostics()
+    assert "decaylm slurm-check: every job fits its partition" in text, text[:4000]
 
     jobs = JOB_HEADER.findall(text)
     remote = {jobid: rule for local, rule, jobid in jobs if not local}
@@ -382,8 +444,7 @@ def test_profiles_gpu_requests(profiles, tmp_path):
     gpu_profile = GPU_PROFILE in profiles
     for rule, resources, threads in dry_run_jobs(profiles, tmp_path):
         flags = sbatch_flags(rule, resources, threads)
-        if rule in TRAINING_RULES:
-            assert "--cpus-per-task=4" in flags.split(), (rule, flags)
+        assert "--cpus-per-task=1" in flags.split(), (rule, flags)  # the rule's threads, as measured
         if gpu_profile and rule in TRAINING_RULES:
             assert GPU_FLAG.findall(flags) == ["gpus"], (rule, flags)
             assert "--gpus=1" in flags.split(), (rule, flags)

@@ -47,6 +47,7 @@ AVERAGING_KINDS = ("ensemble", "repeat_ensemble")  # their folders name member f
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib")
 ZIP_MAGIC = b"PK\x03\x04"
 CHANGED = "the folder is not the one model.json was written for: copy the model folder again, or retrain"
+INSIDE = "refused: a model's files lie inside its folder, its members inside the folder that holds it"
 
 
 class TrainedModel:
@@ -126,13 +127,11 @@ def _inside(base: Path, relative, where: str, root: Path | None = None) -> Path:
     (default `base`) once every `..` and link is followed."""
     root = root if root is not None else base
     if not isinstance(relative, str) or not relative or Path(relative).is_absolute():
-        raise InputError(where, f"{relative!r} is not a path relative to {base}",
-                         "refused: a model.json names only paths inside its model folder")
+        raise InputError(where, f"{relative!r} is not a path relative to {base}", INSIDE)
     path = base / relative
     resolved, inner = path.resolve(), root.resolve()
     if resolved == inner or not resolved.is_relative_to(inner):
-        raise InputError(where, f"{relative!r} leads outside {root}",
-                         "refused: a model.json names only paths inside its model folder")
+        raise InputError(where, f"{relative!r} leads outside {root}", INSIDE)
     return path
 
 

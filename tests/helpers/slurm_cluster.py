@@ -112,12 +112,15 @@ class SlurmCluster:
     """A one-node Slurm cluster whose files all live in `root` (made if missing)."""
 
     def __init__(self, root: Path, min_job_age: int = 3600, def_mem_per_cpu: int = 1024,
-                 fake_gpu: bool = False):
+                 fake_gpu: bool = False, extra_partitions: tuple[str, ...] = ()):
         self.root = Path(root).resolve()
         # fake_gpu: a fake GPU GRES whose "device" is /dev/null (slurmd drops a GPU without a
         # device file; with task/none nothing is constrained): jobs that ask for
         # `--gpus=1` are scheduled as on a GPU node and run on the CPU.
         self.fake_gpu = fake_gpu
+        # More partitions of the same node, as slurm.conf lines after "PartitionName=NAME Nodes=<node> ", e.g.
+        # "small MaxMemPerNode=500 MaxTime=5": limits that leave a job over them pending (EnforcePartLimits=NO).
+        self.extra_partitions = extra_partitions
         self.min_job_age = min_job_age
         self.def_mem_per_cpu = def_mem_per_cpu
         self.conf = self.root / "etc" / "slurm.conf"
@@ -221,10 +224,14 @@ MinJobAge={self.min_job_age}
 DefMemPerCPU={self.def_mem_per_cpu}
 ReturnToService=2
 SlurmdTimeout=300
+# Time limits are scheduled by but not enforced: on a loaded test machine a job's wall time can be many times
+# its CPU time, which is what its request is sized from (decaylm/resources.py).
+OverTimeLimit=UNLIMITED
 {gres_line}
 NodeName={self.node} NodeAddr=127.0.0.1 {geometry} RealMemory={self.real_memory} {node_gres}State=UNKNOWN
 PartitionName={PARTITION} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
-""")
+""" + "".join(f"PartitionName={name} Nodes={self.node} State=UP {limits}\n"
+              for name, _, limits in (line.partition(" ") for line in self.extra_partitions)))
 
     def _acquire_lock(self, timeout: float) -> None:
         self._lock = open(LOCK_FILE, "a")
@@ -332,7 +339,8 @@ PartitionName={PARTITION} Nodes={self.node} Default=YES MaxTime=INFINITE State=U
         """Cancel the cluster's jobs, end the daemons this object started, undo the symlink."""
         try:
             if "slurmctld" in self.procs and self.procs["slurmctld"].poll() is None:
-                self._run("scancel", "--partition", PARTITION, timeout=15)
+                for name in (PARTITION, *(line.split()[0] for line in self.extra_partitions)):
+                    self._run("scancel", "--partition", name, timeout=15)
                 end = time.monotonic() + 20
                 while time.monotonic() < end:
                     q = self._run("squeue", "-h", "-t", "PD,R,CG,CF", "-o", "%i", timeout=15)
