@@ -9,6 +9,7 @@ loaded machine overstates (it is printed too).
 
     .venv/bin/python benchmarks/bench_resources.py results              # the default run (`make run`)
     .venv/bin/python benchmarks/bench_resources.py results/library --check
+    .venv/bin/python benchmarks/bench_resources.py RESULTS --by-rule    # one row per rule
     .venv/bin/python benchmarks/bench_resources.py RESULTS --measured   # the Measured(...) lines of PROFILES
     .venv/bin/python benchmarks/bench_resources.py --plan --configfile config/utrseq.yaml   # requests, no run
 
@@ -16,8 +17,9 @@ loaded machine overstates (it is printed too).
 localrules included, done or not): the largest request of its jobs, and how many jobs.
 
 --check exits 1 if a job used more than it asks for (memory or CPU time), or asks for more than MAX_FACTOR
-times the memory it used (where its request is above the floor MIN_MEM_MB). --measured prints each job's use and size as the
-lines of decaylm/resources.py's PROFILES take them (reporters: the rows of the run's split.tsv).
+times the memory it used (where its request is above the floor MIN_MEM_MB). --measured prints each job's use
+and size as the lines of decaylm/resources.py's PROFILES take them (reporters: the rows of the run's
+split.tsv).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import pandas as pd
 # The measured runs had no hub weights: offline, the pretrained rows are sized as they ran ("not run").
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from decaylm.models.registry import KINDS  # noqa: E402
 from decaylm.resources import MIN_MEM_MB, job_request, job_size, planned_jobs  # noqa: E402
 
 MAX_FACTOR = 4.0
@@ -51,7 +54,7 @@ def run_config(results: Path) -> dict:
 
 
 def model_rule(config: dict, results: Path, model: str) -> str:
-    """The rule that made models/MODEL: a training job's template, or a combining rule."""
+    """The rule that made models/MODEL: its kind's training rule, or a combining rule."""
     name = model.split("/")[0]
     if name not in config["models"]:  # a row of another config (a tuning round): its spec is in run.json
         record = next(path for path in (results / "models" / model / "run.json", results / "models" / name / "run.json")
@@ -64,7 +67,7 @@ def model_rule(config: dict, results: Path, model: str) -> str:
         return "combine_repeats"
     if "/" not in model and (results / "models" / name / "folds.tsv").exists():
         return "pool_folds"
-    return "train_model"
+    return KINDS[kind].rule
 
 
 def job_of(config: dict, results: Path, relative: Path) -> tuple[str, dict] | None:
@@ -124,8 +127,25 @@ def rows(results: Path) -> list[dict]:
     return out
 
 
+def by_rule(table: list[dict]) -> None:
+    print("| rule | jobs | request MB | max_rss MB | request / max_rss | request min | CPU s | wall s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for rule in sorted({row["rule"] for row in table}):
+        mine = [row for row in table if row["rule"] == rule]
+        ratios = [row["request_mb"] / max(row["max_rss_mb"], 1.0) for row in mine]
+
+        def span(values, fmt="{:.0f}"):
+            low, high = min(values), max(values)
+            return fmt.format(low) if fmt.format(low) == fmt.format(high) else f"{fmt.format(low)}-{fmt.format(high)}"
+
+        print(f"| {rule} | {len(mine)} | {span([r['request_mb'] for r in mine])} | "
+              f"{span([r['max_rss_mb'] for r in mine])} | {span(ratios, '{:.1f}')} | "
+              f"{span([r['request_min'] for r in mine])} | {span([r['cpu_s'] for r in mine])} | "
+              f"{span([r['wall_s'] for r in mine])} |")
+
+
 def plan(snakemake_args: list[str]) -> None:
-    jobs = planned_jobs([*snakemake_args, "--forceall"], local=True)  # every job, done or not
+    jobs = planned_jobs(["--forceall", *snakemake_args], local=True)  # every job, done or not
     print("| rule | jobs | mem_mb | runtime (min) | CPUs |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for rule in sorted({job.rule for job in jobs}):
@@ -141,8 +161,11 @@ def main() -> None:
     parser.add_argument("results", type=Path, help="a results folder with benchmarks/ and provenance.json")
     parser.add_argument("--check", action="store_true", help=f"exit 1 unless measured <= request <= {MAX_FACTOR}x")
     parser.add_argument("--measured", action="store_true", help="print the Measured lines for PROFILES")
+    parser.add_argument("--by-rule", action="store_true", help="one row per rule (its jobs' ranges)")
     args = parser.parse_args()
     table = rows(args.results)
+    if args.by_rule:
+        return by_rule(table)
     if args.measured:
         for row in table:
             size = ", ".join(f"{k}={v!r}" for k, v in row["size"].items())

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the scored variants (default: OUT with .tsv replaced by .variants.tsv)")
     predict.add_argument("--batch-size", type=int, metavar="N",
                          help="sequences per batch inside each model (default: the model's own)")
+    predict.add_argument("--trust-remote-code", action="store_true",
+                         help="load a model folder that runs Python files of its own (a pretrained model trained with "
+                              "trust_remote_code: true); off by default: only for folders you trust (docs/predict.md)")
     predict.set_defaults(run=run_predict)
 
     # The SLURM commands take Snakemake's arguments as they are (any not listed here goes to Snakemake).
@@ -117,7 +120,8 @@ def run_predict(args: argparse.Namespace) -> None:
     if args.batch_size is not None and args.batch_size < 1:
         raise InputError("--batch-size", f"{args.batch_size} is not >= 1", "e.g. --batch-size 256")
     predict_files(args.model_dirs, args.sequences, args.out, stride=args.stride, summary_path=args.summary,
-                  variants_path=args.variants, variants_out_path=args.variants_out, batch_size=args.batch_size)
+                  variants_path=args.variants, variants_out_path=args.variants_out, batch_size=args.batch_size,
+                  trust_remote_code=args.trust_remote_code)
 
 
 def main(argv: list[str] | None = None) -> None:

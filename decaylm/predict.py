@@ -305,10 +305,12 @@ def default_path(out_path, suffix: str) -> Path:
 
 
 def predict_files(model_dirs: list, sequences_path, out_path, stride: int = 10, summary_path=None,
-                  variants_path=None, variants_out_path=None, batch_size: int | None = None) -> None:
+                  variants_path=None, variants_out_path=None, batch_size: int | None = None,
+                  trust_remote_code: bool = False) -> None:
     """The whole `decaylm predict`: read, check, score, then write OUT, the summary and (with
     variants) the variant table. Every input is checked before any model runs, and nothing is
-    written unless everything was scored."""
+    written unless everything was scored. A folder whose model runs Python files of its own (a
+    pretrained model trained with trust_remote_code) is refused unless `trust_remote_code`."""
     from decaylm.models import load_model
 
     summary_path = summary_path or default_path(out_path, ".summary.tsv")
@@ -320,7 +322,7 @@ def predict_files(model_dirs: list, sequences_path, out_path, stride: int = 10, 
     variants = read_variants(variants_path) if variants_path else None
     if variants is not None:
         locate_variants(sequences, variants)  # a wrong ref stops the command before models load
-    models = [load_model(folder) for folder in model_dirs]
+    models = [load_model(folder, trust_remote_code=trust_remote_code) for folder in model_dirs]
     _check_names(models)
     _check_lengths(models, sequences, str(sequences_path))
     scored_variants = score_variants(models, sequences, variants, batch_size) if variants is not None else None

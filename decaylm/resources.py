@@ -107,36 +107,46 @@ TINY_BERT = {"reporters": TINY, "epochs": 2, "cost": 8192}  # config/tiny.yaml's
 _profile("simulate_data", "core", R, R, _m("default", 88, 0.7, reporters=DEFAULT), _m("tiny", 67, 0.2, reporters=TINY))
 _profile("normalize_expression", "core", R, R, _m("default", 85, 0.3, reporters=DEFAULT),
          _m("library", 137, 1.0, reporters=LIBRARY))
-_profile("compute_target", "core", R, R, _m("default", 145, 1.0, reporters=DEFAULT), _m("tiny", 143, 0.9, reporters=TINY))
+_profile("compute_target", "core", R, R, _m("default", 145, 1.0, reporters=DEFAULT),
+         _m("tiny", 143, 0.9, reporters=TINY))
 _profile("target_variance", "core", R, R, _m("library", 191, 14.8, reporters=LIBRARY))
-_profile("split_data", "core", R, R, _m("default", 110, 0.6, reporters=DEFAULT), _m("library", 301, 2.0, reporters=LIBRARY),
-         _m("tiny", 109, 0.5, reporters=TINY))
+_profile("split_data", "core", R, R, _m("default", 110, 0.6, reporters=DEFAULT),
+         _m("library", 301, 2.0, reporters=LIBRARY), _m("tiny", 109, 0.5, reporters=TINY))
 # The other rules that read and write a split-sized table (joint_targets, library_split, split_folds,
 # learning_curve_split)
 _profile("split_table", "core", R, R, _m("library", 69, 0.3, reporters=LIBRARY),
          _m("utrseq_libraries", 87, 0.5, reporters=12158), _m("utrseq_libraries", 90, 0.6, reporters=12158),
          _m("tiny_folds", 107, 0.5, reporters=TINY))
 _profile("evaluate_model", "core", R, R + ("bootstrap",), _m("default", 195, 2.1, reporters=DEFAULT, bootstrap=1000),
-         _m("library", 194, 1.9, reporters=LIBRARY, bootstrap=1000), _m("tiny", 194, 1.9, reporters=TINY, bootstrap=1000))
-_profile("noise_ceiling", "core", R, R + ("resamples",), _m("library", 208, 10.0, reporters=LIBRARY, resamples=200),
+         _m("library", 194, 1.9, reporters=LIBRARY, bootstrap=1000),
+         _m("tiny", 194, 1.9, reporters=TINY, bootstrap=1000))
+_profile("noise_ceiling", "core", R, R + ("resamples",), _m("default", 153, 4.1, reporters=DEFAULT, resamples=200),
+         _m("library", 208, 10.0, reporters=LIBRARY, resamples=200),
          _m("tiny", 149, 3.2, reporters=TINY, resamples=200))
 # compare_models, and the tables like it (learning_curve, compare_libraries): every row's predictions
 _profile("compare_models", "core", R + ("models",), R + ("models", "bootstrap"),
+         _m("default", 221, 4.0, reporters=DEFAULT, models=12, bootstrap=1000),
          _m("tiny", 210, 3.0, reporters=TINY, models=8, bootstrap=1000))
 _profile("provenance", "core", (), (), _m("default", 78, 0.3), _m("library", 79, 0.4))
-# ensemble_models and the rules that average predictions (combine_repeats, repeat_ensemble, pool_folds)
-_profile("ensemble_models", "core", R, R, _m("tiny_folds", 163, 1.6, reporters=TINY),
-         _m("library", 173, 1.3, reporters=LIBRARY))
+# The mean of rows (ensemble_models, repeat_ensemble), and of a row's repeats or folds with their runs' records
+# (combine_repeats, pool_folds)
+_profile("ensemble_models", "core", R, R, _m("default", 89, 0.5, reporters=DEFAULT),
+         _m("library", 96, 0.5, reporters=LIBRARY), _m("library", 85, 0.5, reporters=LIBRARY))
+_profile("combine_repeats", "core", R, R, _m("library", 173, 1.3, reporters=LIBRARY),
+         _m("tiny_folds", 163, 1.6, reporters=TINY))
 _profile("download_utrseq", "core", (), (), _m("not measured: two files of 2 MB", 100, 60.0))
-_profile("plot_profiles", "core", (), (), _m("tiny", 122, 1.3))
+_profile("plot_profiles", "core", (), (), _m("default", 124, 1.5), _m("tiny", 122, 1.3))
 
 # Tokenizers (the tokenizers library; torch's environment).
-_profile("tokenizer_stats", "torch", R, R + ("tokenizers",), _m("library", 772, 7.9, reporters=LIBRARY, tokenizers=1),
+_profile("tokenizer_stats", "torch", R, R + ("tokenizers",), _m("default", 444, 4.4, reporters=DEFAULT, tokenizers=6),
+         _m("library", 772, 7.9, reporters=LIBRARY, tokenizers=1),
          _m("tiny", 387, 3.9, reporters=TINY, tokenizers=3))
 _profile("train_tokenizer:nucleotide", "torch", R, R, _m("default", 403, 3.5, reporters=DEFAULT),
          _m("library", 654, 6.8, reporters=LIBRARY), _m("tiny", 350, 3.1, reporters=TINY))
 _profile("train_tokenizer:kmer", "torch", R, R, _m("default", 414, 4.1, reporters=DEFAULT))
-_profile("train_tokenizer:bpe", "torch", R, R, _m("default", 392, 3.3, reporters=DEFAULT), _m("tiny", 349, 3.0, reporters=TINY))
+_profile("train_tokenizer:morfessor", "torch", R, R, _m("default", 341, 13.0, reporters=DEFAULT))
+_profile("train_tokenizer:bpe", "torch", R, R, _m("default", 392, 3.3, reporters=DEFAULT),
+         _m("tiny", 349, 3.0, reporters=TINY))
 _profile("train_tokenizer:rbp_window", "torch", R, R, _m("default", 361, 3.7, reporters=DEFAULT),
          _m("default", 351, 2.7, reporters=DEFAULT), _m("tiny", 346, 3.0, reporters=TINY))
 
@@ -145,10 +155,12 @@ _profile("train_tokenizer:rbp_window", "torch", R, R, _m("default", 361, 3.7, re
 TRAIN_TIME = R + ("epochs", "cost", "length")
 BERT_TIME = R + ("epochs", "cost", "tokens")
 _profile("train:kmer_ridge", "torch", R + ("features",), R + ("features",),
-         _m("default", 434, 4.8, reporters=DEFAULT, features=5460), _m("library", 592, 43.1, reporters=LIBRARY, features=5460),
+         _m("default", 434, 4.8, reporters=DEFAULT, features=5460),
+         _m("library", 592, 43.1, reporters=LIBRARY, features=5460),
          _m("tiny", 400, 3.2, reporters=TINY, features=340))
 CNN = {"epochs": 15, "cost": 344064, "length": 110}
-_profile("train:cnn", "training", R, TRAIN_TIME, _m("library", 584, 290.1, reporters=LIBRARY, **CNN),
+_profile("train:cnn", "training", R, TRAIN_TIME, _m("default", 611, 78.4, reporters=DEFAULT, **CNN),
+         _m("library", 584, 290.1, reporters=LIBRARY, **CNN),
          _m("library", 569, 315.4, reporters=LIBRARY, **CNN),
          _m("tiny", 506, 4.9, reporters=TINY, epochs=3, cost=5376, length=110))
 LEGNET = {"cost": 25600, "length": 110}
@@ -167,6 +179,7 @@ _profile("train:bert:nucleotide+stem", "training", R, BERT_TIME,
          _m("library", 1065, 164.6, reporters=LIBRARY, epochs=10, cost=32768, tokens=30),
          _m("tiny", 592, 6.2, tokens=30, **TINY_BERT))
 _profile("train:bert:rbp_window", "training", R, BERT_TIME, _m("default", 565, 7.6, reporters=DEFAULT, **SMALL_BERT),
+         _m("default", 574, 5.7, reporters=DEFAULT, **SMALL_BERT),
          _m("tiny", 542, 5.8, tokens=112, **TINY_BERT))
 _profile("pretrain_mlm", "training", R, BERT_TIME,
          _m("default", 670, 11.5, reporters=DEFAULT, epochs=3, cost=65536, tokens=112),
@@ -183,12 +196,20 @@ _profile("train:pretrained", "torch", (), R + ("epochs",),
 INTERPRET = {"sequences": 100, "length": 110}
 TINY_INTERPRET = {"reporters": TINY, "sequences": 30, "length": 110}
 _profile("interpret_model:bert", "torch", R, ("sequences", "length"),
-         _m("default", 874, 9.1, reporters=DEFAULT, **INTERPRET), _m("default", 993, 43.1, reporters=DEFAULT, **INTERPRET),
+         _m("default", 874, 9.1, reporters=DEFAULT, **INTERPRET),
+         _m("default", 993, 43.1, reporters=DEFAULT, **INTERPRET),
+         _m("default", 801, 27.7, reporters=DEFAULT, **INTERPRET),
          _m("tiny", 1428, 21.9, **TINY_INTERPRET), _m("tiny", 904, 21.5, **TINY_INTERPRET),
          _m("tiny", 928, 41.9, **TINY_INTERPRET), _m("utrseq", 2700, None, reporters=UTRSEQ, **INTERPRET))
-_profile("interpret_model:cnn", "torch", R, ("sequences", "length"), _m("tiny", 649, 8.1, **TINY_INTERPRET))
-_profile("interpret_elements", "torch", (), (), _m("tiny", 672, 7.0), _m("tiny", 593, 21.5))
-_profile("predict_sequences", "torch", (), (), _m("default", 398, 3.0), _m("default", 561, 6.0), _m("library", 496, 3.3),
+_profile("interpret_model:cnn", "torch", R, ("sequences", "length"),
+         _m("default", 815, 44.0, reporters=DEFAULT, **INTERPRET),
+         _m("library", 758, 26.2, reporters=LIBRARY, **INTERPRET),
+         _m("library", 828, 261.9, reporters=LIBRARY, **INTERPRET),
+         _m("tiny", 649, 8.1, **TINY_INTERPRET))
+_profile("interpret_elements", "torch", (), (), _m("default", 652, 6.0), _m("library", 572, 6.1),
+         _m("tiny", 672, 7.0), _m("tiny", 593, 21.5))
+_profile("predict_sequences", "torch", (), (), _m("default", 398, 3.0), _m("default", 561, 6.0),
+         _m("default", 464, 2.8), _m("default", 634, 7.2), _m("library", 496, 3.3), _m("library", 524, 15.0),
          _m("tiny", 419, 2.7), _m("tiny", 556, 6.0))
 
 
@@ -333,8 +354,10 @@ def job_size(config: dict, rule: str, wildcards) -> tuple[str, dict]:
         return rule, {**size, "bootstrap": config["evaluate"]["bootstrap"]}
     if rule in ("compare_models", "learning_curve", "compare_libraries"):
         return "compare_models", {**size, "models": len(config["models"]), "bootstrap": config["evaluate"]["bootstrap"]}
-    if rule in ("ensemble_models", "repeat_ensemble", "combine_repeats", "pool_folds"):
+    if rule in ("ensemble_models", "repeat_ensemble"):
         return "ensemble_models", size
+    if rule in ("combine_repeats", "pool_folds"):
+        return "combine_repeats", size
     if rule in ("joint_targets", "library_split", "split_folds", "learning_curve_split"):
         return "split_table", size
     if rule == "interpret_model":
@@ -369,8 +392,8 @@ def _scale(size: dict, by: tuple) -> float:
 
 def _estimate(points: list[tuple[float, float]], scale: float, startup: float) -> float:
     """Use at `scale` from measured (scale, use) points: linear between them; beyond the largest, along the
-    line through the two largest (never falling); below the smallest, or with one point, the part above
-    start-up in proportion. Of several measurements at one scale the largest counts."""
+    line through the two largest (never falling, nor under any measurement); below the smallest, or with one
+    point, the part above start-up in proportion. Of several measurements at one scale the largest counts."""
     most: dict[float, float] = {}
     for scale_at, use in points:
         most[scale_at] = max(use, most.get(scale_at, use))
@@ -378,7 +401,8 @@ def _estimate(points: list[tuple[float, float]], scale: float, startup: float) -
     (s_low, u_low), (s_high, u_high) = points[0], points[-1]
     if scale > s_high and len(points) > 1:
         (s0, u0) = points[-2]
-        return u_high + max(0.0, (u_high - u0) / (s_high - s0)) * (scale - s_high)
+        line = u_high + max(0.0, (u_high - u0) / (s_high - s0)) * (scale - s_high)
+        return max(line, max(use for _, use in points))
     if scale >= s_high:
         return startup + max(0.0, u_high - startup) * (scale / s_high if s_high else 1.0)
     if scale <= s_low:
@@ -621,7 +645,8 @@ def planned_jobs(snakemake_args: list[str], local: bool = False) -> list[Planned
     try:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             try:
-                cli.main([*snakemake_args, "--dry-run", *_uncapped_threads(snakemake_args)])
+                # ours first: after the user's `-- TARGETS` they would be targets
+                cli.main(["--dry-run", *_uncapped_threads(snakemake_args), *snakemake_args])
                 code = 0
             except SystemExit as done:
                 code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
@@ -686,7 +711,8 @@ def check_jobs(jobs: list[PlannedJob], partitions: dict[str, Partition]) -> list
                          f"--default-resources slurm_partition=NAME (partitions: {', '.join(sorted(partitions))})")
             continue
         if missing:
-            lines.append(f"{asks}; partition {missing[0]} does not exist (sinfo lists: {', '.join(sorted(partitions))}): "
+            listed = ", ".join(sorted(partitions))
+            lines.append(f"{asks}; partition {missing[0]} does not exist (sinfo lists: {listed}): "
                          f"--set-resources {rule}:slurm_partition={sorted(partitions)[0]}")
             continue
         part = partitions[names[0]]

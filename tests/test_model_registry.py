@@ -45,7 +45,7 @@ def test_a_minimal_entry_of_each_kind_parses_with_the_kinds_settings(kind):
 def test_repeats_train_only_the_seeded_kinds_again():
     config = {"repeats": 2, "models": {kind: {"kind": kind} for kind in KINDS}}
     repeated = {kind for kind in KINDS if len(training_jobs(config, kind)) == 2}
-    assert repeated == set(SEEDED_KINDS) == {"cnn", "bert", "pretrained"}
+    assert repeated == set(SEEDED_KINDS) == {"cnn", "legnet", "bert", "pretrained"}
 
 
 def test_links_name_the_entries_a_kind_refers_to():
@@ -57,7 +57,7 @@ def test_links_name_the_entries_a_kind_refers_to():
 
 
 def test_an_entry_without_a_known_kind_is_one_line():
-    with pytest.raises(InputError, match=r"^models\.M: has no kind \(give kind: one of kmer_ridge, cnn, bert"):
+    with pytest.raises(InputError, match=r"^models\.M: has no kind \(give kind: one of kmer_ridge, cnn, legnet, bert"):
         parse_model_spec("M", {"k_max": 3})
     with pytest.raises(InputError, match=r"^models\.M\.kind: unknown kind 'rnn' \(use one of kmer_ridge, cnn"):
         parse_model_spec("M", {"kind": "rnn"})

@@ -227,12 +227,12 @@ def remote_code_checkpoint(tmp_path_factory):
 
 
 def test_remote_code_model_uses_pytorch_attention_and_trains(remote_code_checkpoint, tmp_path):
-    tokenizer, encoder, hidden = pretrained.load_pretrained(str(remote_code_checkpoint))
+    tokenizer, encoder, hidden = pretrained.load_pretrained(str(remote_code_checkpoint), trust_remote_code=True)
     module = sys.modules[type(encoder).__module__]
     assert module.flash_attn_qkvpacked_func is None
     assert encoder.encoder.alibi.device.type == "cpu"
     split = planted_split(n=200)
-    spec = finetune_spec(checkpoint=str(remote_code_checkpoint), epochs=3, lr=3e-3)
+    spec = finetune_spec(checkpoint=str(remote_code_checkpoint), epochs=3, lr=3e-3, trust_remote_code=True)
     # the folder holds the remote code with the weights, and loads to the same predictions
     loaded, pred = train_and_load(pretrained, split, spec, tmp_path)
     assert pred.shape == (len(split),) and np.isfinite(pred).all() and pred.std() > 0

@@ -75,8 +75,8 @@ def cluster(request):
 
 
 def overlay_profile(dest: Path) -> Path:
-    """A profile to give after the profiles under test: the plugin's first status check 2 s after a submission (40 s by
-    default). Nothing else: the jobs ask for what the rules and profiles ask for."""
+    """A profile to give after the profiles under test: the plugin's first status check 2 s after a
+    submission (40 s by default). Nothing else: the jobs ask for what the rules and profiles ask for."""
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "config.yaml").write_text(yaml.safe_dump({"slurm-init-seconds-before-status-checks": 2}))
     return dest
@@ -260,8 +260,8 @@ def test_preflight_stops_a_run_on_a_partition_too_small(cluster, tmp_path):
     rc, text = Decaylm(args, REPO, cluster.env(), tmp_path / "check.log").finish(timeout=300)
     assert rc == 1, text[-4000:]
     lines = text.strip().splitlines()
-    assert lines and all(" asks for " in line and "; partition small has at most 500 MB, " in line
-                         and "--set-resources " in line for line in lines), text[-4000:]
+    assert lines and all(" asks for " in line and "; partition small has at most 500 MB and " in line
+                         and " per node, 5 min per job: --set-resources " in line for line in lines), text[-4000:]
     rules = [line.split(" ")[0] for line in lines]
     assert len(rules) == len(set(rules)) and TRAINING_RULES <= set(rules), rules
     assert not SUBMITTED.findall(text) and "Building DAG" not in text
@@ -336,7 +336,8 @@ needs_pipeline = pytest.mark.skipif(
 @pytest.mark.parametrize("cluster", ["no-gres"], indirect=True)
 def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path, tiny_run):
     """config/tiny.yaml end to end with profiles/slurm as `make slurm` uses it (`decaylm slurm-run`), on a
-    cluster without GRES (CPU-only), with the requests as the rules make them (no override): every job of a non-local rule a SLURM job (the Snakefile's localrules,
+    cluster without GRES (CPU-only), with the requests as the rules make them (no override): every job
+    of a non-local rule a SLURM job (the Snakefile's localrules,
     seconds of data preparation, scoring and combining, run beside Snakemake), none with a GPU, and comparison.tsv and
     every predictions.tsv byte-identical to the local run of the session (`tiny_run`, same seeds)."""
     results = "results_tiny"  # inside the copy

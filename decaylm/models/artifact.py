@@ -230,8 +230,8 @@ def load_model(folder, trust_remote_code: bool = True, _root=None, _loading: tup
     folder = Path(folder)
     record = read_model_json(folder)
     check_files(folder, record)
-    spec = record.get("spec") if isinstance(record.get("spec"), dict) else {}
-    if (spec.get("architecture") or {}).get("trust_remote_code") and not trust_remote_code:
+    architecture = (record.get("spec") if isinstance(record.get("spec"), dict) else {}).get("architecture")
+    if isinstance(architecture, dict) and architecture.get("trust_remote_code") and not trust_remote_code:
         raise InputError(str(folder / MODEL_FILE), "its model runs Python code shipped in the folder "
                          f"({record['files'].get('weights')}/*.py) when loaded: refused",
                          "load it with trust_remote_code only if you trust whoever wrote the folder")
