@@ -34,6 +34,8 @@ SPECS = {
     "LEGNET": {"kind": "legnet", "stem_channels": 8, "block_channels": [8, 6], "expand": 2, "shift": 3, "epochs": 2,
                "batch_size": 32, "aux_hours": [4]},
     "BERT_K3": {"kind": "bert", "tokenizer": "k3", **TINY_BERT},
+    # a tokenizer with a model file of its own (Morfessor's segmentations): the folder must still load
+    "BERT_MORFESSOR": {"kind": "bert", "tokenizer": "morfessor", **TINY_BERT},
     "HYBRID": {"kind": "bert", "tokenizer": "nt", **TINY_BERT, "conv_stem": [5, 3], "stem_pool": 2, "aux_hours": [0, 4]},
     "BERT_MLM": {"kind": "bert", "tokenizer": "nt", "init_from": "mlm_nt", "epochs": 1},
     "DNABERT_TINY": {"kind": "pretrained", "epochs": 1, "lr": 1e-3, "max_length": 64},
@@ -62,7 +64,8 @@ def trained(tmp_path_factory):
         expression[f"{hour}h"] = -0.1 * hour * split["y"] + np.random.default_rng(hour).normal(0, 0.1, len(split))
     write_tsv(expression, results / "data" / "expression.tsv")
     train = split[split["split"] == "train"]
-    for name, spec in {"nt": {"kind": "nucleotide"}, "k3": {"kind": "kmer", "k": 3}}.items():
+    for name, spec in {"nt": {"kind": "nucleotide"}, "k3": {"kind": "kmer", "k": 3},
+                       "morfessor": {"kind": "morfessor", "max_len": 5}}.items():
         train_tokenizer(spec, train["sequence"].tolist(), train["y"].to_numpy(), results / "tokenizers" / name, seed=0)
     pretrain(split, parse_pretraining_spec("mlm_nt", {"tokenizer": "nt", **TINY_BERT, "epochs": 1}),
              results / "tokenizers" / "nt", results / "pretrained" / "mlm_nt")

@@ -120,7 +120,7 @@ def build_morfessor(corpus, targets, params, seed, name):
     vocab = [(token, 0.0) for token in SPECIAL_TOKENS] + pieces
     tok = Tokenizer(models.Unigram(vocab, unk_id=SPECIAL_TOKENS.index("[UNK]"), byte_fallback=False))
     hf = _finish(tok)
-    files = {MORFESSOR_FILE: lambda path: morfessor.io.MorfessorIO().write_binary_model_file(str(path), model)}
+    files = {MORFESSOR_FILE: lambda path: morfessor.io.MorfessorIO().write_segmentation_file(str(path), model.get_segmentations())}
     info["vocab_pieces"] = len(pieces)
     return hf, files, {"morfessor": info}
 

@@ -26,7 +26,7 @@ SPECIAL_ROLES = {
 }
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "meta.json"
-MORFESSOR_FILE = "morfessor.bin"
+MORFESSOR_FILE = "morfessor_segmentations.txt"  # text, not Morfessor's binary (a pickle): folders are shared
 MOTIF_TABLE_FILE = "motif_table.tsv"
 
 
