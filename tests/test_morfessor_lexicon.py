@@ -30,7 +30,10 @@ def unigram_scores(tok: DnaTokenizer) -> dict[str, float]:
 def read_morfessor(tok: DnaTokenizer):
     import morfessor
 
-    return morfessor.io.MorfessorIO().read_binary_model_file(str(tok.path / dna_tokenizer.MORFESSOR_FILE))
+    # The folder keeps Morfessor's segmentations as text; Morfessor rebuilds its model from them.
+    model = morfessor.BaselineModel()
+    model.load_segmentations(morfessor.io.MorfessorIO().read_segmentation_file(str(tok.path / dna_tokenizer.MORFESSOR_FILE)))
+    return model
 
 
 def test_morfessor_segments_by_morfessors_viterbi(trained_tokenizers, held_out):
