@@ -369,17 +369,6 @@ def job_size(config: dict, rule: str, wildcards) -> tuple[str, dict]:
     if rule in ("provenance", "download_utrseq", "plot_profiles", "interpret_elements"):
         return rule, {}
     return rule, size
-    if rule == "interpret_model":
-        spec = _model_spec(config, wildcards["model"])
-        family = {"legnet": "cnn", "repeat_ensemble": "ensemble"}.get(spec.kind, spec.kind)
-        settings = config["interpret"]
-        return f"interpret_model:{family}", {"sequences": settings["n_sequences"], "length": length}
-    if rule == "simulate_data":
-        return rule, {"reporters": reporters}
-    if rule in ("predict_sequences", "predict_variants"):
-        spec = _model_spec(config, wildcards["model"])
-        return f"{rule}:{'torch' if spec.kind not in ('kmer_ridge',) else 'core'}", {}
-    return rule, size
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from decaylm.config import SIMULATED_SEQUENCES, check_config, schema_error
+from decaylm.errors import InputError
 from decaylm.folds import fold_jobs, fold_of
 from decaylm.learning_curve import curve_jobs, resolve_learning_curve
 from decaylm.libraries import fold_single_library
@@ -29,6 +30,7 @@ def prepare_config(config: dict, schema_path) -> set[str]:
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
+    apply_skip(config)
     models = config.get("models")
     removed = {name for name, spec in models.items() if spec is None} if isinstance(models, dict) else set()
     for section in SECTIONS_WITH_NAMES:
@@ -46,6 +48,23 @@ def prepare_config(config: dict, schema_path) -> set[str]:
     check_config(config)
     resolve_learning_curve(config, removed)
     return removed
+
+
+def apply_skip(config: dict) -> None:
+    """`skip: [NAME, ...]` leaves defined entries of tokenizers, pretraining and models out of this run, as
+    `NAME: null` would, while their settings stay where they are defined (config.yaml keeps every row;
+    the default run skips the slow ones and `skip: []` brings them back)."""
+    skip = config.pop("skip", None) or []
+    if not isinstance(skip, list) or not all(isinstance(name, str) for name in skip):
+        raise InputError("config key skip", f"expected a list of entry names, got {skip!r}", "e.g. skip: [BERT_NT, morfessor]")
+    for name in skip:
+        sections = [section for section in SECTIONS_WITH_NAMES
+                    if isinstance(config.get(section), dict) and name in config[section]]
+        if not sections:
+            raise InputError("config key skip", f"{name!r} is not an entry of {', '.join(SECTIONS_WITH_NAMES)}",
+                             "remove it from skip, or check its spelling")
+        for section in sections:
+            config[section][name] = None
 
 
 def drop_disabled(entries: dict) -> None:

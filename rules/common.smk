@@ -31,6 +31,9 @@ except InputError as error:
     raise WorkflowError(f"config error: {error}")
 
 RESULTS = config["results"]
+# Jobs that lead to a trained model (tokenizers, pretraining, training) run before the jobs that read
+# one (scoring, interpretation), so the longest jobs start first.
+TRAINING_PRIORITY = 10
 SOURCE = config["data"]["source"]
 
 

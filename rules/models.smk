@@ -22,6 +22,7 @@ rule train_model:
         L("benchmarks", "train", "{model}.tsv")
     wildcard_constraints:
         model="(?!)",
+    priority: TRAINING_PRIORITY
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -81,6 +82,7 @@ rule pretrain_mlm:
         R("benchmarks", "pretrain_mlm", "{pretraining}.tsv")
     wildcard_constraints:
         pretraining=name_regex(per_fold(config["pretraining"])),
+    priority: TRAINING_PRIORITY
     conda:
         "../envs/torch.yaml"
     threads: 1

@@ -1,9 +1,6 @@
 # Stage 2: expression table -> degradation target per reporter.
 
 
-from decaylm.noise import VARIANCE_RESAMPLES
-
-
 rule compute_target:
     input:
         rules.normalize_expression.output[0],
@@ -47,6 +44,5 @@ rule target_variance:
         data=data_of,
         target=config["target"],
         evaluate=config["evaluate"],
-        resamples=VARIANCE_RESAMPLES,
     script:
         "../scripts/target_variance.py"

@@ -12,6 +12,7 @@ rule train_tokenizer:
         R("benchmarks", "train_tokenizer", "{tokenizer}.tsv")
     wildcard_constraints:
         tokenizer=name_regex(per_fold(config["tokenizers"])),
+    priority: TRAINING_PRIORITY
     conda:
         "../envs/torch.yaml"
     threads: 1

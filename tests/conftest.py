@@ -60,10 +60,18 @@ def one_thread():
 # whole pipeline runs (tests/helpers/pipeline_runs.py), started in the background when the session
 # begins; the tests that read them run last, so the in-process tests run meanwhile
 
+# Modules whose tests mostly wait (a Slurm cluster's scheduling and the plugin's status checks, not
+# computation): they go first, so that their waits overlap the background runs' work.
+WAITING_MODULES = ("test_slurm.py",)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Tests that read a background run go last, in their own order."""
+    """Tests of WAITING_MODULES first, tests that read a background run last, each group in its own order."""
     reads = [bool(BACKGROUND_RUNS.keys() & set(getattr(item, "fixturenames", ()))) for item in items]
-    items[:] = [item for item, r in zip(items, reads) if not r] + [item for item, r in zip(items, reads) if r]
+    waits = [item.path.name in WAITING_MODULES and not r for item, r in zip(items, reads)]
+    items[:] = ([item for item, w in zip(items, waits) if w]
+                + [item for item, r, w in zip(items, reads, waits) if not r and not w]
+                + [item for item, r in zip(items, reads) if r])
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -82,14 +82,14 @@ def test_ensemble_ism_is_the_mean_of_its_members_ism(tiny_run):
 
 
 def test_tiny_run_interprets_its_configured_models_and_reports_why_not(tiny_run, tmp_path):
-    """The session's tiny run interprets CNN, HYBRID, BERT_BPE and MORPH_D (config.yaml's interpret.models)."""
+    """The session's tiny run interprets CNN, HYBRID, BERT_BPE and MORPH_D (config/tiny.yaml's interpret.models)."""
     import yaml
 
     from decaylm.models import load_model
 
     root = tiny_run / "interpret"
     table = pd.read_csv(root / "elements.tsv", sep="\t")
-    configured = yaml.safe_load(Path("config.yaml").read_text())["interpret"]["models"]
+    configured = yaml.safe_load(Path("config/tiny.yaml").read_text())["interpret"]["models"]
     assert set(table["model"]) == set(configured)
     assert (table["status"] == "ok").all() and set(table["element"]) >= {"miR-430", "ARE", "Pumilio", "poly-U"}
     for name in configured:

@@ -13,10 +13,11 @@ from decaylm.config import check_config
 from decaylm.errors import InputError
 from decaylm.predict import window_starts
 from decaylm.simulate import config_from_params, simulate_long_utrs
+from tests.helpers.configs import default_config
 from tests.helpers.paths import REPO
 from tests.helpers.snakemake import run_snakemake
 
-DEFAULTS = yaml.safe_load((REPO / "config.yaml").read_text())
+DEFAULTS = default_config()
 TINY = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
 
 

@@ -12,15 +12,20 @@ import yaml
 from snakemake.utils import update_config
 
 from tests.helpers.data import LIBRARY_HOURS
-from tests.helpers.paths import REPO
+from tests.helpers.paths import REPO, SIMULATED_CONFIG
 
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
 SWITCHABLE = ("tokenizers", "pretraining", "models")  # the sections whose entries `NAME: null` removes
 
 
 def default_config() -> dict:
-    """config.yaml as loaded (a fresh copy, free to change)."""
-    return yaml.safe_load((REPO / "config.yaml").read_text())
+    """The tests' base: config.yaml with config/simulated.yaml on top (the simulator, every row), as
+    loaded (a fresh copy, free to change)."""
+    from decaylm.workflow import drop_disabled
+
+    config = merged(*(yaml.safe_load(path.read_text()) for path in (REPO / "config.yaml", SIMULATED_CONFIG)))
+    drop_disabled(config["predict"]["sequences"])  # simulated.yaml's `zebrafish_utrs: null`, as the workflow drops it
+    return config
 
 
 def merged(base: dict, *layers: dict) -> dict:
@@ -37,6 +42,7 @@ def only(models: dict, tokenizers: dict | None = None, **sections) -> dict:
     (`NAME: null`) but `models` and `tokenizers`, with other `sections` as given."""
     defaults = default_config()
     off = {section: {name: None for name in defaults.get(section) or {}} for section in SWITCHABLE}
+    sections["data"] = {"source": "simulated", **sections.get("data", {})}  # config.yaml's data are real
     return {**sections, "tokenizers": off["tokenizers"] | (tokenizers or {}), "pretraining": off["pretraining"],
             "models": off["models"] | models}
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / "config" / "tiny.yaml"  # the small run the suite's pipeline runs start from
+SIMULATED_CONFIG = REPO / "config" / "simulated.yaml"  # over config.yaml: the tests' base (simulated data)
 SHARED_DATA = REPO.parent / "shared" / "data"  # read-only data beside the checkout, when present
 REAL_DATA = SHARED_DATA / "utrseq"  # Rabani et al.'s example data (UTR-seq)
 DEEPUTR_DATA = SHARED_DATA / "deeputr"  # the same reporters as the original project's tables and split
