@@ -9,6 +9,9 @@ shifts of the sequence as training augmentation. What it leaves: the reverse-com
 augmentation (an mRNA has one strand) and the soft-classification head (its targets were binned
 expression classes; ours is a continuous log ratio, trained with the MSE of every other row).
 The one-cycle schedule is the shared loop's warm-up and linear decay (`warmup_fraction`).
+What it adds, off by default: `position`, two input channels that tell each nucleotide its place
+in the sequence (a 3'UTR reporter has fixed ends, and the receptive field of about 55 nt leaves
+the middle of a 110-nt reporter blind to both).
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class EfficientBlock(nn.Module):
 class LegNet(nn.Module):
     def __init__(self, cfg: LegNetArchitecture, aux_weight: float = 1.0):
         super().__init__()
-        layers, channels = _conv(4, cfg.stem_channels, cfg.stem_kernel), cfg.stem_channels
+        inputs = 4 + (2 if cfg.position else 0)
+        layers, channels = _conv(inputs, cfg.stem_channels, cfg.stem_kernel), cfg.stem_channels
         for width in cfg.block_channels:
             layers += [EfficientBlock(channels, cfg.expand, cfg.kernel, cfg.se_reduction), *_conv(channels, width, cfg.kernel)]
             channels = width
@@ -62,7 +66,7 @@ class LegNet(nn.Module):
         self.head = nn.Sequential(*_conv(channels, channels, 1))
         self.out = nn.Sequential(nn.Dropout(cfg.dropout),
                                  nn.Linear(channels, 1 + len(cfg.aux_hours) + len(cfg.aux_libraries)))
-        self.shift, self.aux_weight = cfg.shift, aux_weight
+        self.shift, self.position, self.aux_weight = cfg.shift, cfg.position, aux_weight
 
     def shifted(self, x: torch.Tensor) -> torch.Tensor:
         """Each sequence moved by its own random offset in [-shift, shift], the gap read as N (zeros)."""
@@ -72,9 +76,19 @@ class LegNet(nn.Module):
         index = torch.arange(x.shape[-1], device=x.device)[None, :] + offsets[:, None]
         return padded.gather(2, index[:, None, :].expand(-1, x.shape[1], -1))
 
+    @staticmethod
+    def positions(x: torch.Tensor) -> torch.Tensor:
+        """(batch, 2, length): each position's relative place from the 5' end (0 to 1) and from the 3'
+        end (1 to 0). Relative to the batch's length: items padded to a longer one would read another
+        place, so with mixed lengths predict in batches of one length (training.predict does)."""
+        place = torch.linspace(0.0, 1.0, x.shape[-1], device=x.device, dtype=x.dtype)  # one position: [0]
+        return torch.stack([place, 1.0 - place])[None].expand(x.shape[0], -1, -1)
+
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, w: torch.Tensor | None = None):
         if self.training and self.shift > 0:
             x = self.shifted(x)
+        if self.position:  # after the shift: a shifted element is at another place
+            x = torch.cat([x, self.positions(x)], dim=1)
         out = self.out(self.head(self.body(x)).mean(dim=-1))
         return regression_loss(out.squeeze(-1) if out.shape[-1] == 1 else out, y, self.aux_weight, self.training, w)
 

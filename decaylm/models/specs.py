@@ -96,6 +96,9 @@ class LegNetArchitecture:
     se_reduction: int = 4         # squeeze-excitation bottleneck: width / se_reduction
     dropout: float = 0.2          # before the linear head
     shift: int = 0                # training augmentation: random shift by up to this many nt (0 = off)
+    # two input channels beside the one-hot: each position's relative place from the 5' end and from
+    # the 3' end (0 to 1), so the network knows where an element sits beyond its receptive field
+    position: bool = False
     aux_hours: list = field(default_factory=list)
     aux_libraries: list = field(default_factory=list)
 
