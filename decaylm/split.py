@@ -29,17 +29,16 @@ PARTS = ("train", "valid", "test")
 
 
 def overlap_groups(sequences: list[str], min_overlap: int) -> np.ndarray:
-    """Group label per sequence: connected components of 'shares a min_overlap-mer'."""
-    first_seen: dict[str, int] = {}
-    rows, cols = [], []
-    for index, sequence in enumerate(sequences):
-        for start in range(len(sequence) - min_overlap + 1):
-            owner = first_seen.setdefault(sequence[start:start + min_overlap], index)
-            if owner != index:
-                rows.append(index)
-                cols.append(owner)
+    """Group label per sequence: connected components of 'shares a min_overlap-mer' (labels numbered
+    by each component's first sequence, as scipy's connected_components numbers them)."""
     n = len(sequences)
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    owner, first_of_run = _shared_windows(sequences, min_overlap)
+    # every window of a run of equal windows links its sequence to the run's first (lowest) sequence
+    lowest = np.minimum.reduceat(owner, np.flatnonzero(first_of_run)) if len(owner) else owner
+    lowest = lowest[np.cumsum(first_of_run) - 1]
+    linked = owner != lowest
+    edges = np.unique(owner[linked].astype(np.int64) * n + lowest[linked])
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges // n, edges % n)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels
 
@@ -88,9 +87,93 @@ def split_table(target: pd.DataFrame, method: str, fractions: dict[str, float], 
 def shares_overlap(sequences: list[str], held_out: list[str], min_overlap: int) -> np.ndarray:
     """Boolean mask over `sequences`: True where a sequence shares an exact substring of
     `min_overlap` nt or more with any `held_out` sequence (the overlap split keeps such pairs together)."""
-    held_out_kmers = {s[i:i + min_overlap] for s in held_out for i in range(len(s) - min_overlap + 1)}
-    return np.array([any(s[i:i + min_overlap] in held_out_kmers for i in range(len(s) - min_overlap + 1))
-                     for s in sequences], dtype=bool)
+    n = len(sequences)
+    owner, first_of_run = _shared_windows(list(sequences) + list(held_out), min_overlap)
+    # owners from n on are held-out sequences: mark the others in a run that holds one
+    starts = np.flatnonzero(first_of_run)
+    has_held_out = (np.maximum.reduceat(owner, starts) >= n) if len(owner) else np.zeros(0, dtype=bool)
+    hit = owner[has_held_out[np.cumsum(first_of_run) - 1] & (owner < n)]
+    mask = np.zeros(n, dtype=bool)
+    mask[hit] = True
+    return mask
+
+
+# ---------------------------------------------------------------------------------------------
+# the windows behind both: every min_overlap-long window packed into integers, sorted, and only the
+# windows that occur more than once kept. A screen of 10^6 reporters of 110 nt has 8e7 windows: as
+# Python strings in a dict they took ~9 GB; packed, the split stage peaks at 2.7 GB, one sort (docs/scale.md).
+
+CHUNK_LETTERS = 1 << 22  # letters packed at a time: bounds the temporary arrays (32 MiB each)
+
+
+def _shared_windows(sequences: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, first_of_run) of the windows of k letters that occur more than once in `sequences`: each
+    such window's sequence index, windows with the same letters adjacent (a run; in no particular order
+    within it); first_of_run is True where a run begins. Windows are compared letter by letter, exactly as
+    strings are (N, lower case or any other letter included); a sequence shorter than k has none."""
+    if k < 1:
+        raise InputError("split.group_overlap_nt", f"{k} is not a length", "give a whole number >= 1")
+    words, owner = _packed_windows(sequences, k)
+    order = np.argsort(words[0]) if len(words) == 1 else np.lexsort(words[::-1])
+    equal_to_previous = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for word in words:
+        word = word[order]
+        equal_to_previous &= word[1:] == word[:-1]
+    del words
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] |= equal_to_previous
+    repeated[:-1] |= equal_to_previous
+    kept = np.flatnonzero(repeated)
+    first_of_run = np.ones(len(kept), dtype=bool)
+    first_of_run[1:] = ~equal_to_previous[kept[1:] - 1]
+    # the callers take a run's minimum or maximum owner, so the sort need not be stable
+    return owner[order[kept]], first_of_run
+
+
+def _packed_windows(sequences: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(words, owner): each window of k letters as words x windows uint64 (its letters' codes packed,
+    as few bits a letter as the letters present need, as many words as k then needs), and its sequence."""
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    windows = np.maximum(lengths - k + 1, 0)
+    owner = np.repeat(np.arange(len(sequences), dtype=np.int32), windows)
+    codes, n_letters = _letter_codes(sequences, pad=k)
+    bits = max(1, (n_letters - 1).bit_length())
+    per_word = 64 // bits
+    words = np.zeros((-(-k // per_word), len(owner)), dtype=np.uint64)
+    letter_start = np.concatenate([[0], np.cumsum(lengths)])
+    window_start = np.concatenate([[0], np.cumsum(windows)])
+    # chunks of whole sequences: pack every position of the chunk from contiguous slices, keep the windows
+    bounds = np.unique(np.searchsorted(letter_start, np.arange(0, letter_start[-1], CHUNK_LETTERS), side="right") - 1)
+    for first, last in zip(bounds, [*bounds[1:], len(sequences)]):
+        a, b = letter_start[first], letter_start[last]
+        w0, w1 = window_start[first], window_start[last]
+        if w0 == w1:
+            continue
+        at = np.arange(w0, w1) + np.repeat(letter_start[first:last] - window_start[first:last], windows[first:last]) - a
+        for w, word in enumerate(words):
+            packed = np.zeros(b - a, dtype=np.uint64)
+            for j in range(w * per_word, min(k, (w + 1) * per_word)):
+                packed <<= np.uint64(bits)
+                packed |= codes[a + j:b + j]
+            word[w0:w1] = packed[at]
+    return words, owner
+
+
+def _letter_codes(sequences: list[str], pad: int) -> tuple[np.ndarray, int]:
+    """Each letter of the sequences, joined, as its rank among the distinct letters present (then `pad`
+    zeros, so that a window may read past the end); and how many distinct letters there are."""
+    text = "".join(sequences)
+    try:
+        letters = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        present = np.flatnonzero(np.bincount(letters, minlength=128))
+        rank = np.zeros(128, dtype=np.uint8)
+        rank[present] = np.arange(len(present))
+        ranks = rank[letters]
+    except UnicodeEncodeError:
+        present, ranks = np.unique(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), return_inverse=True)
+    codes = np.zeros(len(text) + pad, dtype=np.uint8 if len(present) <= 256 else np.uint32)
+    codes[:len(text)] = ranks
+    return codes, max(len(present), 1)
 
 
 def longest_shared_substring_at_least(test: list[str], train: list[str], length: int) -> int:

@@ -97,3 +97,16 @@ def test_a_failed_run_leaves_no_tokenizer_json(tmp_path, monkeypatch, corpus):
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp")]
     with pytest.raises(InputError, match="is not a trained tokenizer"):
         load_tokenizer(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# the UNK rate in chunks (benchmarks/bench_scale.py: in one batch it held every training sequence's encoding)
+
+def test_unk_rate_in_chunks_counts_as_one_batch(monkeypatch, trained_tokenizers, held_out):
+    from decaylm.tokenizers import dna_tokenizer
+
+    sequences = [s[:40] + "X" + s[41:] if i % 3 == 0 else s for i, s in enumerate(held_out)]  # some [UNK]
+    whole = {name: tok.unk_rate(sequences) for name, tok in trained_tokenizers.items()}
+    assert any(0 < rate < 1 for rate in whole.values())
+    monkeypatch.setattr(dna_tokenizer, "UNK_RATE_CHUNK", 3)
+    assert {name: tok.unk_rate(sequences) for name, tok in trained_tokenizers.items()} == whole
