@@ -82,7 +82,7 @@ def test_ensemble_ism_is_the_mean_of_its_members_ism(tiny_run):
 
 
 def test_tiny_run_interprets_its_configured_models_and_reports_why_not(tiny_run, tmp_path):
-    """The session's tiny run interprets CNN, HYBRID, BERT_BPE and MORPH_D (config/tiny.yaml's interpret.models)."""
+    """The session's tiny run interprets CNN, HYBRID and BERT_BPE (config/tiny.yaml's interpret.models)."""
     import yaml
 
     from decaylm.models import load_model
