@@ -21,6 +21,9 @@ predictions (the simulator's noise-free target plus seeded noise), so it needs n
 (the bootstrap, the depth bins, the figures) depends on the numbers of rows and test reporters, not on what
 the rows predict.
 
+Each stage's process gets the thread settings Snakemake gives a job of one thread (JOB_THREADS: OMP_NUM_THREADS=1,
+OPENBLAS_NUM_THREADS=1, ...), as every data stage's rule has.
+
 The table: stage, n, seconds (wall, the stage's own work), CPU seconds (of its process, every thread: on a busy
 machine the steadier figure), peak MB (the subprocess), and the growth exponent against the previous size
 (log CPU-time ratio / log n ratio: 1 is linear; n log n shows as ~1.1 at these sizes).
@@ -194,9 +197,17 @@ def outputs_present(stage: str, work: Path) -> bool:
     return stage in files and (work / files[stage]).exists()
 
 
+# What Snakemake's shell sets for a job's script (snakemake/shell.py): the job's threads, 1 for every data stage.
+# Without them OpenBLAS starts a thread per core, and on a busy machine its waiting threads spin and count as CPU
+# time the job would not spend (docs/scale.md, the noise ceiling).
+JOB_THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                      "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+
+
 def measure(stage: str, n: int, work: Path) -> dict:
     command = [sys.executable, __file__, "--run-stage", stage, "--n", str(n), "--work", str(work)]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, **JOB_THREADS, "HF_HUB_OFFLINE": "1"})
     if done.returncode:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise SystemExit(f"stage {stage} at n={n} failed: {tail}")

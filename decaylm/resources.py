@@ -154,9 +154,14 @@ _profile("train_tokenizer:rbp_window", "torch", R, R, _m("default", 361, 3.7, re
 # per nucleotide or token.
 TRAIN_TIME = R + ("epochs", "cost", "length")
 BERT_TIME = R + ("epochs", "cost", "tokens")
+# Below MIN_GRAM_REPORTERS training reporters (every shipped config) the k-mer ridge is scikit-learn's pipeline,
+# whose memory grows with reporters x features; above, its folds' Gram matrices (decaylm/models/kmer_ridge.py),
+# 2.4-2.7 GB at 5,460 features from 10^5 to 10^6 reporters (benchmarks/bench_scale.py, docs/scale.md).
 _profile("train:kmer_ridge", "torch", R + ("features",), R + ("features",),
          _m("default", 434, 4.8, reporters=DEFAULT, features=5460),
          _m("library", 592, 43.1, reporters=LIBRARY, features=5460),
+         _m("bench_scale", 2388, 79.9, reporters=99987, features=5460),
+         _m("bench_scale", 2664, 393.6, reporters=999909, features=5460),
          _m("tiny", 400, 3.2, reporters=TINY, features=340))
 CNN = {"epochs": 15, "cost": 344064, "length": 110}
 _profile("train:cnn", "training", R, TRAIN_TIME, _m("default", 611, 78.4, reporters=DEFAULT, **CNN),

@@ -100,3 +100,19 @@ def test_table_data_says_the_ceiling_is_not_computed(tmp_path, repo):
     assert table["r2_of_ceiling"].isna().all()
     markdown = comparison_markdown(table, result)
     assert "Noise ceiling: not computed: data.source is 'table'" in markdown
+
+
+def test_the_ceiling_is_the_same_with_one_blas_thread_as_with_two(tmp_path):
+    """A Snakemake job of one thread gets OPENBLAS_NUM_THREADS=1, and benchmarks/bench_scale.py runs each stage
+    so: the numbers are those of two threads, to the bit (10^4 reporters: large enough for OpenBLAS to split
+    the dispersion fit's products between threads). What the second thread cost: docs/scale.md."""
+    from threadpoolctl import threadpool_limits
+
+    raw, _ = _simulated(tmp_path, 0.05, n_reporters=10_000)
+    ids = raw.reporters.index[raw.reporters[2.0] >= 20][:1000]
+    data, target = {"pseudocount": 1}, {"kind": "difference", "from_hour": 2, "to_hour": 8, "divisor": 1}
+    records = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            records.append(json.dumps(noise_ceiling(raw, ids, data, target, n_resamples=20, seed=3), sort_keys=True))
+    assert records[0] == records[1]

@@ -104,3 +104,64 @@ def test_train_tokenizer_script(tmp_path):
         runpy.run_path(str(REPO / "scripts" / "train_tokenizer.py"), init_globals={"snakemake": snakemake})
     assert exit_info.value.code == 1
     assert "decaylm error: tokenizers.bpe.kind: unknown kind 'nope'" in log.read_text()
+
+
+# max_sequences: the kinds that search for a vocabulary learn it from a seeded sample of the training sequences
+
+CAPPED = ["bpe", "wordpiece", "morfessor"]
+
+
+@pytest.mark.parametrize("name", CAPPED)
+def test_max_sequences_samples_by_seed(tmp_path, corpus, name):
+    """Same seed, same sample and vocabulary (row order aside); the sample is what the vocabulary learns from."""
+    sequences, y = corpus
+    spec = {**SPECS[name], "max_sequences": 50}
+    a = train_tokenizer(spec, sequences, y, tmp_path / "a", seed=3)
+    order = np.random.default_rng(0).permutation(len(sequences))
+    train_tokenizer(spec, [sequences[i] for i in order], y[order], tmp_path / "b", seed=3)
+    assert (tmp_path / "a" / "tokenizer.json").read_bytes() == (tmp_path / "b" / "tokenizer.json").read_bytes()
+    # The vocabulary is exactly that of the sampled sequences, learned with no cap.
+    sample, _ = train.vocabulary_sample(sorted(sequences), None, 50, seed=3)
+    assert len(sample) == len(set(sample)) == 50 and set(sample) <= set(sequences) and sample == sorted(sample)
+    train_tokenizer({**SPECS[name], "max_sequences": None}, sample, None, tmp_path / "sample", seed=3)
+    assert (tmp_path / "sample" / "tokenizer.json").read_bytes() == (tmp_path / "a" / "tokenizer.json").read_bytes()
+    # Another seed draws another sample.
+    other, _ = train.vocabulary_sample(sorted(sequences), None, 50, seed=4)
+    assert other != sample
+    # The record: every training sequence, the sample the vocabulary came from, the UNK rate over all.
+    assert a.meta["n_train_sequences"] == 200 and a.meta["n_vocab_sequences"] == 50
+    assert a.meta["params"]["max_sequences"] == 50
+    assert a.meta["unk_rate_train"] == pytest.approx(a.unk_rate(sequences), nan_ok=True)
+
+
+@pytest.mark.parametrize("name", CAPPED)
+def test_max_sequences_is_honoured_and_the_default_changes_nothing(tmp_path, corpus, name):
+    sequences, y = corpus
+    capped = train_tokenizer({**SPECS[name], "max_sequences": 20}, sequences, y, tmp_path / "capped", seed=3)
+    whole = train_tokenizer({**SPECS[name], "max_sequences": None}, sequences, y, tmp_path / "whole", seed=3)
+    assert capped.hf.get_vocab() != whole.hf.get_vocab()
+    assert capped.meta["n_vocab_sequences"] == 20 and whole.meta["n_vocab_sequences"] == 200
+    # The default cap (above every shipped config's training split) learns from every sequence: same bytes as null,
+    # and a cap at the corpus size too.
+    default = train_tokenizer(SPECS[name], sequences, y, tmp_path / "default", seed=3)
+    at_size = train_tokenizer({**SPECS[name], "max_sequences": 200}, sequences, y, tmp_path / "at_size", seed=3)
+    assert default.meta["params"]["max_sequences"] == specs.MAX_SEQUENCES >= 100_000
+    assert default.meta["n_vocab_sequences"] == at_size.meta["n_vocab_sequences"] == 200
+    for folder in ("default", "at_size"):
+        assert (tmp_path / folder / "tokenizer.json").read_bytes() == (tmp_path / "whole" / "tokenizer.json").read_bytes()
+
+
+def test_vocabulary_sample_keeps_targets_with_their_sequences():
+    sequences = [f"S{i:03d}" for i in range(100)]
+    targets = np.arange(100.0)
+    sample, sample_y = train.vocabulary_sample(sequences, targets, 10, seed=1)
+    assert [int(s[1:]) for s in sample] == list(sample_y)
+    assert train.vocabulary_sample(sequences, targets, 100, seed=1) == (sequences, targets)
+    assert train.vocabulary_sample(sequences, None, None, seed=1) == (sequences, None)
+
+
+def test_n_vocab_sequences_of_the_other_kinds(trained_tokenizers):
+    """Fixed vocabularies learn from no sequence; a motif table learned from the training split, from all of them."""
+    learned = {name: tok.meta["n_vocab_sequences"] for name, tok in trained_tokenizers.items()}
+    assert learned == {"nucleotide": 0, "kmer": 0, "kmer_chunks": 0, "rbp_known": 0, "rbp_train": 200,
+                       "bpe": 200, "wordpiece": 200, "morfessor": 200}

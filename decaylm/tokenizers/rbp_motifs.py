@@ -104,6 +104,9 @@ def _id_to_kmer(index: int, k: int) -> str:
     return "".join(reversed(letters))
 
 
+TRAIN_TABLE_CHUNK = 65_536  # sequences counted at a time by train_table
+
+
 def train_table(sequences, targets, k: int = 7, min_count: int = 20) -> pd.DataFrame:
     """Association of each k-mer with the target, from training sequences only.
 
@@ -121,13 +124,19 @@ def train_table(sequences, targets, k: int = 7, min_count: int = 20) -> pd.DataF
     sequences = [s for s, ok in zip(sequences, keep) if ok]
     y = y[keep]
     n = len(y)
-    per_sequence = [_kmer_ids(s, k) for s in sequences]
-    seq_index = np.repeat(np.arange(n), [len(ids) for ids in per_sequence])
-    kmer_index = np.concatenate(per_sequence) if per_sequence else np.empty(0, dtype=np.int64)
     size = 4**k
-    n1 = np.bincount(kmer_index, minlength=size).astype(float)
-    s1 = np.bincount(kmer_index, weights=y[seq_index], minlength=size)
-    q1 = np.bincount(kmer_index, weights=y[seq_index] ** 2, minlength=size)
+    # Counts and sums of y and y^2 per k-mer, TRAIN_TABLE_CHUNK sequences at a time, so memory does not grow
+    # with n (all at once: ~3.5 GB at 8 x 10^5 sequences). np.add.at adds in order, one element at a time,
+    # as one np.bincount over every sequence would: the sums are the same to the last bit.
+    counts, s1, q1 = np.zeros(size, dtype=np.int64), np.zeros(size), np.zeros(size)
+    for start in range(0, n, TRAIN_TABLE_CHUNK):
+        per_sequence = [_kmer_ids(s, k) for s in sequences[start:start + TRAIN_TABLE_CHUNK]]
+        kmer_index = np.concatenate(per_sequence) if per_sequence else np.empty(0, dtype=np.int64)
+        y_index = np.repeat(y[start:start + TRAIN_TABLE_CHUNK], [len(ids) for ids in per_sequence])
+        counts += np.bincount(kmer_index, minlength=size)
+        np.add.at(s1, kmer_index, y_index)
+        np.add.at(q1, kmer_index, y_index**2)
+    n1 = counts.astype(float)
     n0, s0, q0 = n - n1, y.sum() - s1, (y**2).sum() - q1
     ok = (n1 >= max(min_count, 2)) & (n0 >= 2)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,7 +1,8 @@
 """Training a tokenizer: on the training sequences given, or on the training rows of a split file.
 
 train_tokenizer checks the config entry (decaylm.tokenizers.specs), sorts the corpus so row order
-does not matter, runs the kind's builder (decaylm.tokenizers.builders) and writes the folder
+does not matter, draws the seeded sample of at most max_sequences that the searching kinds learn
+from (vocabulary_sample), runs the kind's builder (decaylm.tokenizers.builders) and writes the folder
 (decaylm.tokenizers.dna_tokenizer) with a meta.json of what was done.
 """
 
@@ -39,9 +40,11 @@ def train_tokenizer(spec: dict, train_sequences, train_targets, out_dir, seed: i
     name = name or out_dir.name
     kind, params = resolve_spec(name, spec)
     sequences, targets = _training_corpus(train_sequences, train_targets)
-    log.info("training tokenizer %s (kind %s, %s) on %d sequences", name, kind, params, len(sequences))
+    learn, learn_targets = vocabulary_sample(sequences, targets, params.get("max_sequences"), seed)
+    log.info("training tokenizer %s (kind %s, %s) on %d sequences%s", name, kind, params, len(sequences),
+             f" (vocabulary from a sample of {len(learn)})" if len(learn) < len(sequences) else "")
     wall, cpu = time.perf_counter(), time.process_time()
-    hf, files, extra = BUILDERS[kind](sequences, targets, params, seed, name)
+    hf, files, extra = BUILDERS[kind](learn, learn_targets, params, seed, name)
     seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
     meta = {
         "name": name,
@@ -51,13 +54,14 @@ def train_tokenizer(spec: dict, train_sequences, train_targets, out_dir, seed: i
         "train_seconds": round(seconds, 3),
         "train_cpu_seconds": round(cpu_seconds, 3),
         "n_train_sequences": len(sequences),
+        "n_vocab_sequences": _learned_from(kind, params, len(learn)),
         "vocab_size": len(hf),
         "special_tokens": SPECIAL_ROLES if kind != "pretrained" else {},
         "decaylm_version": __version__,
         **extra,
         **{k: v for k, v in provenance({}, seed).items() if k not in ("settings", "seed")},
     }
-    if kind != "pretrained":
+    if kind != "pretrained":  # over every training sequence, the sample's and the others
         meta["unk_rate_train"] = _in_memory_copy(kind, hf, params).unk_rate(sequences)
     write_tokenizer_dir(out_dir, hf, files, meta)
     log.info(
@@ -65,6 +69,27 @@ def train_tokenizer(spec: dict, train_sequences, train_targets, out_dir, seed: i
         name, meta["vocab_size"], meta.get("unk_rate_train", "n/a"), seconds, cpu_seconds,
     )
     return load_tokenizer(out_dir)
+
+
+def vocabulary_sample(sequences: list[str], targets, max_sequences: int | None, seed: int):
+    """The training sequences (and targets) a vocabulary is learned from: all of them when there are at
+    most `max_sequences` (or it is None), else a random sample of that many drawn with `seed`.
+
+    `sequences` come sorted (_training_corpus), so the sample depends on the set of sequences and the
+    seed only, and it keeps their sorted order.
+    """
+    if max_sequences is None or len(sequences) <= max_sequences:
+        return sequences, targets
+    rows = np.sort(np.random.default_rng(seed).choice(len(sequences), size=max_sequences, replace=False))
+    return [sequences[i] for i in rows], None if targets is None else targets[rows]
+
+
+def _learned_from(kind: str, params: dict, n_learned: int) -> int:
+    """How many training sequences the vocabulary was learned from (meta.json's n_vocab_sequences):
+    0 for a vocabulary fixed in advance (nucleotide, kmer, a known or given motif table, a checkpoint)."""
+    if kind in ("bpe", "wordpiece", "morfessor") or (kind == "rbp_window" and params["table"] == "train"):
+        return n_learned
+    return 0
 
 
 def _in_memory_copy(kind: str, hf, params: dict) -> DnaTokenizer:
