@@ -50,15 +50,21 @@ def first_bad_letter(sequence: str) -> str | None:
 # One-hot
 
 
+_CODES = np.full(256, 4, dtype=np.int8)
+_CODES[np.frombuffer(BASES.encode(), dtype=np.uint8)] = np.arange(4)
+
+
+def base_codes(sequence: str) -> np.ndarray:
+    """int8 per letter: 0-3 for A, C, G, T (the one-hot channels), 4 for any other letter (N)."""
+    return _CODES[np.frombuffer(sequence.encode(), dtype=np.uint8)]
+
+
 def one_hot(sequence: str, length: int | None = None) -> np.ndarray:
     """(4, length) float32 one-hot in ACGT order; N and padding are all-zero columns."""
     length = length or len(sequence)
-    codes = np.frombuffer(sequence[:length].encode(), dtype=np.uint8)
-    lookup = np.full(256, 4, dtype=np.int64)
-    for index, base in enumerate(BASES.encode()):
-        lookup[base] = index
+    codes = base_codes(sequence[:length])
     out = np.zeros((5, length), dtype=np.float32)
-    out[lookup[codes], np.arange(len(codes))] = 1.0
+    out[codes, np.arange(len(codes))] = 1.0
     return out[:4]
 
 

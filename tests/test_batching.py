@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from decaylm.models.batching import (MaskedTokenBatches, TokenBatches, batch_order, batches_by_length,
-                                     collate_one_hot, encode, one_hot_items, token_items)
+                                     collate_one_hot, encode, nucleotide_token_items, one_hot_items, token_items)
 
 # token ids of a small vocabulary: specials 0-4, bases 5-8
 TOKENIZER = SimpleNamespace(pad_token_id=0, cls_token_id=2, sep_token_id=3, mask_token_id=4, vocab_size=9)
@@ -48,6 +48,28 @@ def test_encode_cuts_long_sequences_keeping_the_final_sep():
     tokenizer = SimpleNamespace(sep_token_id=3, encode_many=lambda seqs: [[2, *[5] * len(s), 3] for s in seqs])
     ids = encode(tokenizer, ["A" * 10, "AA"], max_length=6)
     assert ids[0].tolist() == [2, 5, 5, 5, 5, 3] and ids[1].tolist() == [2, 5, 5, 3]
+
+
+def test_nucleotide_items_cut_as_encode_and_collate_padded():
+    """A BERT with nt_features: ids cut as `encode` cuts, spans alike (the last one [SEP]'s, empty), the
+    nucleotides past the last kept token dropped; padding is -1 for a base and (0, 0) for a span."""
+    def encode_many(sequences):
+        return [[2, *[5] * (len(s) // 2), 3] for s in sequences]  # a token per two nucleotides
+
+    def encode_with_spans(sequences):
+        return encode_many(sequences), [np.array([[0, 0], *[[2 * i, 2 * i + 2] for i in range(len(s) // 2)], [0, 0]])
+                                        for s in sequences]
+
+    tokenizer = SimpleNamespace(sep_token_id=3, encode_many=encode_many, encode_with_spans=encode_with_spans)
+    items = nucleotide_token_items(tokenizer, ["acgtacgtac", "ACGu"], max_length=5, y=np.array([1.0, 2.0]))
+    assert [item["input_ids"].tolist() for item in items] == [ids.tolist() for ids in encode(tokenizer, ["A" * 10, "AAAA"], 5)]
+    assert items[0]["spans"].tolist() == [[0, 0], [0, 2], [2, 4], [4, 6], [0, 0]]
+    assert items[0]["nucleotides"].tolist() == [0, 1, 2, 3, 0, 1]  # normalized; cut after the last kept token
+    assert items[1]["nucleotides"].tolist() == [0, 1, 2, 3] and items[1]["spans"].tolist() == [[0, 0], [0, 2], [2, 4], [0, 0]]
+    batch = TokenBatches(pad_id=0)(items)
+    assert batch["nucleotides"].tolist() == [[0, 1, 2, 3, 0, 1], [0, 1, 2, 3, -1, -1]]
+    assert batch["spans"][1].tolist() == [[0, 0], [0, 2], [2, 4], [0, 0], [0, 0]] and batch["y"].tolist() == [1.0, 2.0]
+    assert set(TokenBatches(0)(token_items([np.array([2, 5, 3])]))) == {"input_ids", "attention_mask"}  # others: as before
 
 
 def test_masking_spares_special_tokens_and_repeats_with_seed_and_epoch():

@@ -4,6 +4,7 @@ load_model reads back to the same predictions, refuses bad specs."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from decaylm.models.batching import encode, token_items
+from decaylm.models.batching import TokenBatches, encode, token_items
 from decaylm.errors import InputError
 from decaylm.models.registry import parse_model_spec
 from decaylm.models import bert, load_model
@@ -229,3 +230,115 @@ def test_auxiliary_hours_train_extra_outputs_and_leave_the_target_first(nt_gc, t
     assert np.corrcoef(out[test, 1], expression["4h"][test])[0, 1] > 0.8  # the auxiliary head learned its hour
     with pytest.raises(InputError, match=r"models\.BERT_NT\.aux_hours: auxiliary hours need the expression table"):
         bert.train(split, spec, tmp_path / "none", tokenizer_dir=tok_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# nt_features: convolutions over the nucleotides, averaged over each token's span, added to its embedding
+
+NT_TOKENIZERS = {"nucleotide": {"kind": "nucleotide"}, "kmer": {"kind": "kmer", "k": 4},
+                 "kmer_chunks": {"kind": "kmer", "k": 6, "overlapping": False}, "bpe": {"kind": "bpe", "vocab_size": 200},
+                 "wordpiece": {"kind": "wordpiece", "vocab_size": 200}, "morfessor": {"kind": "morfessor"},
+                 "rbp_window": {"kind": "rbp_window", "table": "known", "k": 7}}
+ELEMENT = "CAT{}TAC"  # the base in its middle sets y
+
+
+def middle_base_split(n=480, length=40, seed=0) -> pd.DataFrame:
+    """Random reporters, each with ELEMENT at a random place; y = +1 when its middle base is G or C, else -1
+    (+ small noise). Cut into 6-nt chunks, the base sits inside a token whose id is one of 4096, most of
+    them unseen in training: the id does not tell a model the base unless it has learned that very id."""
+    rng = np.random.default_rng(seed)
+    sequences, y = [], []
+    for _ in range(n):
+        sequence, base, at = "".join(rng.choice(list("ACGT"), length)), rng.choice(list("ACGT")), int(rng.integers(0, length - 7))
+        sequences.append(sequence[:at] + ELEMENT.format(base) + sequence[at + 7:])
+        y.append((1.0 if base in "GC" else -1.0) + rng.normal(0, 0.1))
+    return frame(sequences, np.asarray(y))
+
+
+@pytest.mark.parametrize("kind", list(NT_TOKENIZERS))
+def test_nt_features_train_save_and_load_with_every_tokenizer_kind(kind, tmp_path):
+    split = motif_split(n=200)
+    tok_dir = tokenizer_for(split, NT_TOKENIZERS[kind], tmp_path / "tok")
+    both = {"conv_stem": [3], "stem_pool": 2} if kind == "nucleotide" else {}  # the stem convolves the sum
+    spec = bert_spec("BERT_X", **{**TINY, "epochs": 2, "nt_features": [5, 3], **both})
+    # train_and_load: the folder loads and predicts what the trained model in memory predicted
+    loaded, pred = train_and_load(bert, split, spec, tmp_path / "run", tokenizer_dir=tok_dir)
+    assert np.isfinite(pred).all() and loaded.module.config.nt_features == [5, 3]
+    assert [conv.kernel_size[0] for conv in loaded.module.nt.convs.convs] == [5, 3]
+    assert loaded.one_hot_module() is None  # attribution by ISM through predict
+
+
+def test_nt_features_see_the_base_inside_a_token(tmp_path):
+    """The same model with and without the option, on a target only the nucleotides inside a token tell."""
+    split = middle_base_split()
+    tok_dir = tokenizer_for(split, NT_TOKENIZERS["kmer_chunks"], tmp_path / "tok")
+    fits = {}
+    for kernels in ([], [7, 5]):
+        spec = bert_spec("BERT_X", **{**TINY, "nt_features": kernels}, tokenizer="kmer6")
+        _, pred = train_and_load(bert, split, spec, tmp_path / f"run{len(kernels)}", tokenizer_dir=tok_dir)
+        fits[bool(kernels)] = r2(split, pred)
+    assert fits[True] > 0.8 and fits[False] < 0.4, fits
+
+
+def test_span_means_are_each_tokens_mean_and_padding_does_not_reach_them():
+    torch.manual_seed(0)
+    h = torch.randn(3, 12, 5)
+    start = torch.randint(0, 12, (3, 7))
+    spans = torch.stack([start, start + torch.randint(0, 4, (3, 7))], dim=-1).clamp(max=12)
+    spans[:, 0] = spans[:, -1] = 0  # [CLS], [SEP]: empty
+    slow = torch.zeros(3, 7, 5)
+    for b in range(3):
+        for t in range(7):
+            a, e = spans[b, t].tolist()
+            if e > a:
+                slow[b, t] = h[b, a:e].mean(0)
+    torch.testing.assert_close(bert.span_means(h, spans), slow, rtol=1e-5, atol=1e-5)
+    # a reporter's features are the same alone and padded beside a longer one (padding zeroed before each conv)
+    features = bert.NucleotideFeatures(8, [5, 3], 0.0).eval()
+    bases = torch.randint(0, 5, (1, 12))
+    padded = torch.cat([torch.cat([bases, torch.full((1, 6), -1)], 1), torch.randint(0, 5, (1, 18))])
+    spans = torch.tensor([[[0, 0], [0, 4], [4, 12], [11, 12], [0, 0]]])
+    with torch.no_grad():
+        torch.testing.assert_close(features(padded, spans.expand(2, -1, -1))[:1], features(bases, spans))
+
+
+def test_nt_features_under_bf16_predict_close_to_fp32(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    split = motif_split(n=40)
+    tokenizer = load_tokenizer(tokenizer_for(split, NT_TOKENIZERS["bpe"], tmp_path / "tok"))
+    models = {setting: bert.build_model(bert_spec(**{**TINY, "bf16": setting, "nt_features": [5]}).architecture,
+                                        tokenizer).eval() for setting in ("on", "off")}
+    models["on"].load_state_dict(models["off"].state_dict())
+    batch = TokenBatches(tokenizer.pad_token_id)(bert.regressor_items(models["on"].config, tokenizer, split["sequence"]))
+    with torch.no_grad():
+        predictions = {setting: model(**batch)[0] for setting, model in models.items()}
+    scale = float(predictions["off"].abs().max())
+    torch.testing.assert_close(predictions["on"], predictions["off"], rtol=0, atol=0.05 * scale)
+    assert not torch.equal(predictions["on"], predictions["off"])
+    with pytest.raises(ValueError, match="nt_features: its batches need nucleotides and spans"):
+        models["off"](input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+
+
+def test_nt_features_model_is_interpreted_by_ism_through_predict(tmp_path):
+    """The interpret job on a model with the option: ISM through its predict (no gradients), and on the
+    middle-base task the element's middle base is where substitutions move the prediction most."""
+    from decaylm.interpret.attribution import decode
+    from decaylm.interpret.pipeline import interpret_model
+    from decaylm.io import write_tsv
+
+    split = middle_base_split()
+    tok_dir = tokenizer_for(split, NT_TOKENIZERS["kmer_chunks"], tmp_path / "tok")
+    bert.train(split, bert_spec("BERT_X", **{**TINY, "nt_features": [7, 5]}, tokenizer="kmer6"), tmp_path / "run",
+               tokenizer_dir=tok_dir)
+    write_tsv(split, tmp_path / "split.tsv")
+    (tmp_path / "run.json").write_text(json.dumps({"status": "ok"}))
+    out = {key: str(tmp_path / "interpret" / name) for key, name in
+           {"attributions": "a.npz", "motifs": "m.tsv", "meme": "m.meme", "effects": "e.tsv", "logos": "l.png",
+            "positional": "p.png"}.items()}
+    interpret_model("BERT_X", tmp_path / "run", tmp_path / "run.json", tmp_path / "split.tsv", out,
+                    {"n_sequences": 6, "backgrounds": 2, "position_step": 20, "positional_motifs": 1})
+    arrays = np.load(out["attributions"])
+    assert "saliency_hypothetical" not in arrays and arrays["ism_delta"].shape == (6, 4, 40)
+    for sequence, delta in zip(decode(arrays["one_hot"]), arrays["ism_delta"]):
+        middle = re.search(ELEMENT.format("[ACGT]"), sequence).start() + 3
+        assert np.abs(delta).sum(0).argmax() == middle, (sequence, middle)

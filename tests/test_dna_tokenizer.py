@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from transformers import PreTrainedTokenizerFast
 
@@ -110,3 +111,34 @@ def test_unk_rate_in_chunks_counts_as_one_batch(monkeypatch, trained_tokenizers,
     assert any(0 < rate < 1 for rate in whole.values())
     monkeypatch.setattr(dna_tokenizer, "UNK_RATE_CHUNK", 3)
     assert {name: tok.unk_rate(sequences) for name, tok in trained_tokenizers.items()} == whole
+
+
+# ---------------------------------------------------------------------------------------------
+# each token's nucleotides (encode_with_spans: what a BERT with nt_features averages over)
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_spans_are_each_tokens_nucleotides(trained_tokenizers, held_out, name):
+    tok = trained_tokenizers[name]
+    sequences = [*held_out[:5], plant(held_out[5], "NR", 40), "ACG", "", held_out[6].lower().replace("t", "u")]
+    ids, spans = tok.encode_with_spans(sequences)
+    assert ids == tok.encode_many(sequences)
+    for sequence, token_ids, span in zip(sequences, ids, spans):
+        sequence = normalize_sequence(sequence)
+        assert span.shape == (len(token_ids), 2)
+        assert span[0].tolist() == span[-1].tolist() == [0, 0]  # [CLS] and [SEP]: empty
+        body, tokens = span[1:-1], tok.hf.convert_ids_to_tokens(token_ids[1:-1])
+        assert all(0 <= a < b <= len(sequence) for a, b in body)  # every token stands for nucleotides, [UNK] too
+        for token, (a, b) in zip(tokens, body):
+            assert token == "[UNK]" or sequence[a:b] == token
+        if name in CONCATENATING:  # the tokens tile the sequence
+            assert np.array_equal(body[1:, 0], body[:-1, 1])
+            assert sequence == "" or (body[0, 0], body[-1, 1]) == (0, len(sequence))
+        elif name == "kmer" and len(sequence) >= 6:  # window i is [i, i + 6): together, the whole sequence
+            assert body.tolist() == [[i, i + 6] for i in range(len(sequence) - 5)]
+    if name.startswith("rbp"):
+        assert any(len(span) > 2 for span in spans)  # motif windows were found and placed
+    cut_ids, cut_spans = tok.encode_with_spans(sequences, max_length=8)
+    assert cut_ids == tok.encode_many(sequences, max_length=8)
+    for full, cut in zip(spans, cut_spans):
+        expected = full if len(full) <= 8 else np.concatenate([full[:7], [[0, 0]]])
+        np.testing.assert_array_equal(cut, expected)

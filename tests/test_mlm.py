@@ -164,6 +164,32 @@ def test_init_from_loads_the_pretrained_encoder(setup, tmp_path, monkeypatch):
     assert any(not torch.equal(trained[key], weights[key]) for key in encoder_keys)  # and fine-tuned it
 
 
+def test_init_from_with_nt_features_adds_new_convolutions_to_the_pretrained_encoder(setup, tmp_path, monkeypatch):
+    """The nucleotide convolutions are not in the MLM checkpoint: they start fresh and train, on the
+    encoder the MLM left, and the saved model has them."""
+    split, tok, out = setup
+    weights = load_file(str(out / "model.safetensors"))
+    start = {}
+    real_fit = bert.fit
+
+    def recording_fit(model, *args, **kwargs):
+        start.update({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return real_fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(bert, "fit", recording_fit)
+    spec = parse_model_spec("BERT_NT", {"kind": "bert", "tokenizer": "nt", "init_from": "mlm_nt", "epochs": 1,
+                                        "lr": 1e-3, "nt_features": [5, 3]}, 0)
+    bert.train(split, spec, tmp_path, tokenizer_dir=tok, pretrained_dir=out)
+    encoder = [k for k in weights if k.startswith("bert.")]
+    assert all(torch.equal(start[key], weights[key]) for key in encoder)
+    trained = load_file(str(tmp_path / "weights" / "model.safetensors"))
+    convs = [k for k in trained if k.startswith("nt.") and k.endswith("weight")]
+    assert convs and not any(k.startswith("nt.") for k in weights)
+    assert all(not torch.equal(trained[key], start[key]) for key in convs)  # they trained
+    loaded = load_model(tmp_path)
+    assert loaded.module.config.nt_features == [5, 3] and np.isfinite(loaded.predict(split["sequence"].tolist())).all()
+
+
 def test_init_from_refuses_a_conflicting_architecture(setup, tmp_path):
     split, tok, out = setup
     spec = parse_model_spec("BERT_NT", {"kind": "bert", "tokenizer": "nt", "init_from": "mlm_nt", "layers": 3}, 0)

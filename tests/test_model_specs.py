@@ -37,6 +37,8 @@ def test_defaults_are_filled_and_given_keys_win():
     assert spec.architecture.hidden == BertArchitecture().hidden
     assert spec.training.lr == 3e-3 and spec.training.epochs == Training().epochs and spec.training.seed == 7
     assert spec.given == ("layers", "lr", "tokenizer")
+    assert spec.architecture.nt_features == []  # off unless given
+    assert parse_model_spec("B", {"kind": "bert", "nt_features": [9, 7]}).architecture.nt_features == [9, 7]
     finetune = parse_model_spec("D", {"kind": "pretrained"})
     assert finetune.training.lr == 3e-5  # the fine-tuning defaults, not the regressors'
     assert parse_model_spec("D", {"kind": "pretrained", "lr": 1e-4}).training.lr == 1e-4
@@ -51,6 +53,9 @@ def test_defaults_are_filled_and_given_keys_win():
     ({"kind": "bert", "hidden": 30, "heads": 4}, "models.M.heads", "not divisible"),
     ({"kind": "bert", "pooling": "max"}, "models.M.pooling", "unknown pooling"),
     ({"kind": "bert", "bf16": "maybe"}, "models.M.bf16", "is not allowed"),
+    ({"kind": "bert", "nt_features": True}, "models.M.nt_features", "True is not a list of kernel sizes"),
+    ({"kind": "bert", "nt_features": [9, 0]}, "models.M.nt_features", "not a list of positive whole numbers"),
+    ({"kind": "bert", "nt_features": [9, 6]}, "models.M.nt_features", "holds an even kernel size"),
     ({"kind": "kmer_ridge", "k_max": 4.5}, "models.M.k_max", "is not a whole number"),
     ({"kind": "ensemble", "members": "CNN", "epochs": 2}, "models.M.epochs", "not a key of kind ensemble"),
     ({"kind": "transformer"}, "models.M.kind", "unknown kind"),

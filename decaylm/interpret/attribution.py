@@ -18,7 +18,8 @@ contributions are hypothetical x one-hot (the reference base's effect relative t
 Gradients: a model that is differentiable in one-hot input says so by returning a module from
 `model.one_hot_module()` (the CNN; a BERT over the nucleotide tokenizer, BERT_NT and HYBRID, whose
 embedded sequence is one-hot @ E[ACGT]: decaylm.models.bert.OneHotBert, number for number the
-model's forward pass on a hard one-hot input, which a test checks against `predict`). Gradients
+model's forward pass on a hard one-hot input, which a test checks against `predict`; not with
+`nt_features`). Gradients
 are taken with respect to that one-hot input. Other models return None (other tokenizers' tokens
 change with a base) and get ISM only.
 """

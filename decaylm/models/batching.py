@@ -1,6 +1,7 @@
 """Batches for every model: token batches (BERT, MLM, fine-tuning) and one-hot batches (CNN).
 
-An item is a dict of numpy arrays for one sequence (`input_ids`, or `x` for one-hot), plus
+An item is a dict of numpy arrays for one sequence (`input_ids`, or `x` for one-hot; a BERT with
+`nt_features` also gets `nucleotides` and `spans`: `nucleotide_token_items`), plus
 `y` when it has a target and `w`, its loss weight, when it is a training item of a weighted
 model (`weighting: reads`; validation items never carry one); a collate turns a list of items into the tensors a model's forward
 takes (`model(**batch)`). Items of one batch are padded to the longest of them; the
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from decaylm.sequences import one_hot
+from decaylm.sequences import base_codes, normalize_sequence, one_hot
 
 
 def targets(frame, aux: np.ndarray | None = None) -> np.ndarray:
@@ -39,12 +40,13 @@ def with_weights(items: list[dict], w: np.ndarray | None) -> list[dict]:
 
 def encode(tokenizer, sequences, max_length: int) -> list[np.ndarray]:
     """Token ids per sequence, [CLS] ... [SEP], cut to max_length (keeping the final [SEP])."""
-    out = []
-    for ids in tokenizer.encode_many(list(sequences)):
-        if len(ids) > max_length:
-            ids = list(ids[: max_length - 1]) + [tokenizer.sep_token_id]
-        out.append(np.asarray(ids, dtype=np.int64))
-    return out
+    return [np.asarray(_cut(ids, max_length, tokenizer.sep_token_id), dtype=np.int64)
+            for ids in tokenizer.encode_many(list(sequences))]
+
+
+def _cut(tokens, max_length: int, last) -> list:
+    """The first max_length - 1 tokens and `last` (the [SEP], or its span) when there are more."""
+    return list(tokens) if len(tokens) <= max_length else [*tokens[: max_length - 1], last]
 
 
 def one_hot_items(sequences, y: np.ndarray | None = None) -> list[dict]:
@@ -53,6 +55,21 @@ def one_hot_items(sequences, y: np.ndarray | None = None) -> list[dict]:
 
 def token_items(ids: list[np.ndarray], y: np.ndarray | None = None) -> list[dict]:
     return with_targets([{"input_ids": np.asarray(i, dtype=np.int64)} for i in ids], y)
+
+
+def nucleotide_token_items(tokenizer, sequences, max_length: int, y: np.ndarray | None = None) -> list[dict]:
+    """Token items that also carry the nucleotides (a BERT with `nt_features`): `nucleotides`, the
+    normalized sequence as base_codes, and `spans`, each token's [start, end) in it
+    (DnaTokenizer.encode_with_spans). Ids and spans are cut as `encode` cuts; a cut sequence loses the
+    nucleotides past its last kept token too (they would only reach it through the convolutions' edge)."""
+    sequences = [normalize_sequence(str(s)) for s in sequences]
+    items = []
+    for sequence, ids, spans in zip(sequences, *tokenizer.encode_with_spans(sequences)):
+        if len(ids) > max_length:
+            ids, spans = _cut(ids, max_length, tokenizer.sep_token_id), np.array(_cut(spans, max_length, (0, 0)))
+            sequence = sequence[: spans[:, 1].max()]
+        items.append({"input_ids": np.asarray(ids, dtype=np.int64), "spans": spans, "nucleotides": base_codes(sequence)})
+    return with_targets(items, y)
 
 
 def item_length(item: dict) -> int:
@@ -75,7 +92,9 @@ def collate_one_hot(items: list[dict]) -> dict:
 
 
 class TokenBatches:
-    """Collate of token items: input_ids padded with `pad_id`, and the attention mask."""
+    """Collate of token items: input_ids padded with `pad_id`, and the attention mask; items with
+    nucleotides (nucleotide_token_items) add `nucleotides` padded with -1 and `spans` padded with the
+    empty span (0, 0)."""
 
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
@@ -87,7 +106,15 @@ class TokenBatches:
         for row, item in enumerate(items):
             ids[row, : len(item["input_ids"])] = item["input_ids"]
             mask[row, : len(item["input_ids"])] = 1
-        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask), **_stack_targets(items)}
+        batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+        if "nucleotides" in items[0]:
+            bases = np.full((len(items), max(1, *(len(item["nucleotides"]) for item in items))), -1, dtype=np.int64)
+            spans = np.zeros((len(items), length, 2), dtype=np.int64)
+            for row, item in enumerate(items):
+                bases[row, : len(item["nucleotides"])] = item["nucleotides"]
+                spans[row, : len(item["spans"])] = item["spans"]
+            batch.update(nucleotides=torch.from_numpy(bases), spans=torch.from_numpy(spans))
+        return {**batch, **_stack_targets(items)}
 
 
 class MaskedTokenBatches(TokenBatches):

@@ -8,8 +8,17 @@ regression head, trained with MSE by the shared loop in decaylm.models.training.
   `stem_pool` > 1 a max-pool shortens the sequence the attention layers see, which is also
   what makes the hybrid fast. For the nucleotide tokenizer the token embedding is a learned
   linear map of the one-hot base, so the stem is a CNN over one-hot nucleotides.
+- `nt_features`: kernel sizes of convolutions over the one-hot nucleotides (any tokenizer). Their
+  output, averaged over the nucleotides each token stands for (DnaTokenizer.encode_with_spans), is
+  added to the token's embedding. A BPE or k-mer id is an arbitrary label: what its letters share
+  with other tokens' (a motif inside it, its composition) the model must otherwise learn anew for
+  every id, from the reporters that hold it; convolutions over the bases learn it once for all.
+  The segmentation still decides what attention works over. The batches carry the nucleotides and
+  spans (batching.nucleotide_token_items); with `conv_stem` as well, the stem convolves the
+  embeddings with the features added.
 - `pretrained_dir` (the spec's `init_from`, resolved by the pipeline): the encoder starts from
-  an MLM checkpoint written by decaylm.models.mlm; the architecture then comes from it.
+  an MLM checkpoint written by decaylm.models.mlm; the architecture then comes from it (the
+  nucleotide convolutions are new and train from scratch).
 
 The best-on-valid model is saved with `save_pretrained` in `{out_dir}/weights/`, the tokenizer
 is copied to `{out_dir}/tokenizer/`, and model.json names both (decaylm.models.artifact).
@@ -28,7 +37,7 @@ from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.utils import logging as transformers_logging
 
 from decaylm.models.auxiliary import load_auxiliary, part_rows
-from decaylm.models.batching import TokenBatches, encode, targets, token_items, with_weights
+from decaylm.models.batching import TokenBatches, encode, nucleotide_token_items, targets, token_items, with_weights
 from decaylm.errors import InputError
 from decaylm.io import write_json
 from decaylm.models.specs import BertArchitecture, Encoder, ModelSpec
@@ -46,11 +55,13 @@ WEIGHTS, TOKENIZER = "weights", "tokenizer"
 
 class ConvStem(nn.Module):
     """Conv, batch norm, GELU (and a max-pool) per kernel; padding is zeroed before each conv so it
-    never leaks into real positions, and the mask is pooled along with the sequence."""
+    never leaks into real positions, and the mask is pooled along with the sequence. The first conv
+    takes `in_channels` (default hidden), the rest hidden."""
 
-    def __init__(self, hidden: int, kernels: list[int], pool: int, dropout: float):
+    def __init__(self, hidden: int, kernels: list[int], pool: int, dropout: float, in_channels: int | None = None):
         super().__init__()
-        self.convs = nn.ModuleList(nn.Conv1d(hidden, hidden, k, padding=k // 2) for k in kernels)
+        widths = [in_channels or hidden] + [hidden] * (len(kernels) - 1)
+        self.convs = nn.ModuleList(nn.Conv1d(width, hidden, k, padding=k // 2) for width, k in zip(widths, kernels))
         self.norms = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in kernels)
         self.pool = pool
         self.dropout = nn.Dropout(dropout)
@@ -67,11 +78,40 @@ class ConvStem(nn.Module):
         return x.transpose(1, 2), mask[:, 0, :].to(torch.long)
 
 
-class BertRegressor(BertPreTrainedModel):
-    """BertModel (+ optional conv stem) -> pooled hidden states -> MLP -> one number per sequence.
+class NucleotideFeatures(nn.Module):
+    """The `nt_features` option: a ConvStem over the one-hot nucleotides (hidden channels, no pooling),
+    averaged over each token's span."""
 
-    Extra config attributes: `pooling`, `conv_stem`, `stem_pool`, `head_dropout`, `num_outputs`
-    (1 + auxiliary hours; column 0 is the target), `aux_weight`, `bf16` and `cpu_bf16`."""
+    def __init__(self, hidden: int, kernels: list[int], dropout: float):
+        super().__init__()
+        self.convs = ConvStem(hidden, kernels, 1, dropout, in_channels=len(BASES))
+
+    def forward(self, nucleotides: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
+        """nucleotides (B, L): base codes, -1 for padding; spans (B, T, 2) -> features (B, T, hidden)."""
+        # one-hot as the CNN's: N (code 4) and padding are all-zero columns
+        x = (nucleotides[..., None] == torch.arange(len(BASES), device=nucleotides.device)).float()
+        features, _ = self.convs(x, nucleotides >= 0)
+        return span_means(features, spans)
+
+
+def span_means(h: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
+    """The mean of h (B, L, H) over each span [start, end) of spans (B, T, 2), 0 for an empty span: by
+    cumulative sums over positions, cs[end] - cs[start], in fp32 (bf16 sums of a hundred terms lose digits)."""
+    cs = nn.functional.pad(h.float().cumsum(1), (0, 0, 1, 0))  # (B, L + 1, H); cs[:, i] = sum of h[:, :i]
+
+    def at(index: torch.Tensor) -> torch.Tensor:  # cs at each token's start or end: (B, T, H)
+        return cs.gather(1, index[..., None].expand(-1, -1, cs.shape[-1]))
+
+    width = (spans[..., 1] - spans[..., 0]).clamp(min=1)[..., None]
+    return (at(spans[..., 1]) - at(spans[..., 0])) / width
+
+
+class BertRegressor(BertPreTrainedModel):
+    """BertModel (+ optional nucleotide features and conv stem) -> pooled hidden states -> MLP -> one
+    number per sequence.
+
+    Extra config attributes: `pooling`, `conv_stem`, `stem_pool`, `nt_features`, `head_dropout`,
+    `num_outputs` (1 + auxiliary hours; column 0 is the target), `aux_weight`, `bf16` and `cpu_bf16`."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -79,6 +119,8 @@ class BertRegressor(BertPreTrainedModel):
         kernels = list(getattr(config, "conv_stem", []) or [])
         self.stem = ConvStem(config.hidden_size, kernels, getattr(config, "stem_pool", 1),
                              config.hidden_dropout_prob) if kernels else None
+        kernels = list(getattr(config, "nt_features", []) or [])  # absent from models saved before the option
+        self.nt = NucleotideFeatures(config.hidden_size, kernels, config.hidden_dropout_prob) if kernels else None
         pooled = config.hidden_size * (2 if config.pooling == "meanmax" else 1)
         self.head = nn.Sequential(nn.Dropout(config.head_dropout), nn.Linear(pooled, config.hidden_size), nn.GELU(),
                                   nn.Dropout(config.head_dropout),
@@ -86,22 +128,28 @@ class BertRegressor(BertPreTrainedModel):
         self.post_init()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, y: torch.Tensor | None = None,
-                w: torch.Tensor | None = None):
-        out = self.outputs(attention_mask, input_ids=input_ids)
+                w: torch.Tensor | None = None, nucleotides: torch.Tensor | None = None,
+                spans: torch.Tensor | None = None):
+        out = self.outputs(attention_mask, input_ids=input_ids, nucleotides=nucleotides, spans=spans)
         return regression_loss(out.squeeze(-1) if out.shape[-1] == 1 else out, y,
                                getattr(self.config, "aux_weight", 1.0), self.training, w)
 
     def outputs(self, attention_mask: torch.Tensor, input_ids: torch.Tensor | None = None,
-                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+                inputs_embeds: torch.Tensor | None = None, nucleotides: torch.Tensor | None = None,
+                spans: torch.Tensor | None = None) -> torch.Tensor:
         """The head's outputs (B, num_outputs) from token ids, or from their embeddings (the one-hot path
-        of attribution, OneHotBert)."""
+        of attribution, OneHotBert); with `nt_features`, also from the nucleotides and token spans."""
+        if self.nt is not None and (nucleotides is None or spans is None):
+            raise ValueError("this model has nt_features: its batches need nucleotides and spans "
+                             "(decaylm.models.batching.nucleotide_token_items)")
         # bf16 matmuls on CPUs with bf16 dot products (decaylm.models.cpu); weights, optimizer and head stay fp32
         with encoder_autocast(getattr(self.config, "cpu_bf16", False), attention_mask.device):
+            if inputs_embeds is None and (self.nt is not None or self.stem is not None):
+                inputs_embeds, input_ids = self.bert.embeddings.word_embeddings(input_ids), None
+            if self.nt is not None:
+                inputs_embeds = inputs_embeds + self.nt(nucleotides, spans)
             if self.stem is not None:
-                if inputs_embeds is None:
-                    inputs_embeds = self.bert.embeddings.word_embeddings(input_ids)
                 inputs_embeds, attention_mask = self.stem(inputs_embeds, attention_mask)
-                input_ids = None
             h = self.bert(input_ids=input_ids, inputs_embeds=inputs_embeds,
                           attention_mask=attention_mask).last_hidden_state
         return self.head(pool(h.float(), attention_mask, self.config.pooling))
@@ -170,6 +218,7 @@ def build_model(arch: BertArchitecture, tokenizer, pretrained_dir=None, given=()
                              f"{tokenizer.vocab_size}", "pretrain with the same tokenizer")
         config.hidden_dropout_prob, config.attention_probs_dropout_prob = arch.dropout, arch.attention_dropout
     config.pooling, config.conv_stem, config.stem_pool = arch.pooling, list(arch.conv_stem), arch.stem_pool
+    config.nt_features = list(arch.nt_features)
     config.head_dropout = arch.head_dropout
     config.aux_hours, config.num_outputs = list(arch.aux_hours), 1 + len(arch.aux_hours) + len(arch.aux_libraries)
     config.aux_weight = aux_weight
@@ -225,7 +274,7 @@ def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=No
     max_length = model.config.max_position_embeddings  # the spec's, or the pretrained checkpoint's
     out_dir = Path(out_dir)
     train_items, valid_items = (
-        token_items(encode(tokenizer, data[part]["sequence"], max_length), targets(data[part], part_rows(aux, split, part)))
+        regressor_items(model.config, tokenizer, data[part]["sequence"], targets(data[part], part_rows(aux, split, part)))
         for part in ("train", "valid"))
     result = fit(model, with_weights(train_items, weights), valid_items, TokenBatches(tokenizer.pad_token_id),
                  train_cfg, out_dir, fingerprint=run_fingerprint(spec.to_dict(), split, str(tokenizer_dir),
@@ -243,6 +292,14 @@ def train(split, spec: ModelSpec, out_dir, tokenizer_dir=None, pretrained_dir=No
                out_dir / "training.json")
     write_model_json(out_dir, spec, training_length(split), {"weights": WEIGHTS, "tokenizer": TOKENIZER},
                      min_length=min_length(tokenizer), max_tokens=max_length)
+
+
+def regressor_items(config: BertConfig, tokenizer, sequences, y: np.ndarray | None = None) -> list[dict]:
+    """The items a regressor of this config takes (cut at its max_length): token ids, and under
+    `nt_features` the nucleotides and each token's span as well."""
+    if getattr(config, "nt_features", None):
+        return nucleotide_token_items(tokenizer, sequences, config.max_position_embeddings, y)
+    return token_items(encode(tokenizer, sequences, config.max_position_embeddings), y)
 
 
 def load_regressor(weights_dir) -> BertRegressor:
@@ -263,13 +320,15 @@ class TrainedBert(TrainedModel):
         self.collate = TokenBatches(self.tokenizer.pad_token_id)
 
     def predict(self, sequences, batch_size: int = 256) -> np.ndarray:
-        return predict(self.module, token_items(encode(self.tokenizer, sequences, self.max_tokens)), self.collate,
+        return predict(self.module, regressor_items(self.module.config, self.tokenizer, sequences), self.collate,
                        batch_size)
 
     def one_hot_module(self) -> nn.Module | None:
         """Differentiable in one-hot input over the nucleotide tokenizer only: other tokenizers' tokens
-        change with a base, so they have no such path."""
-        return OneHotBert(self.module, self.tokenizer).eval() if self.tokenizer.kind == "nucleotide" else None
+        change with a base, so they have no such path (nor, for want of it in OneHotBert, `nt_features`)."""
+        if self.tokenizer.kind != "nucleotide" or self.module.nt is not None:
+            return None
+        return OneHotBert(self.module, self.tokenizer).eval()
 
 
 def load(folder, record) -> TrainedBert:

@@ -111,6 +111,9 @@ class BertArchitecture(Encoder):
     pooling: str = "meanmax"
     conv_stem: list = field(default_factory=list)  # conv kernel sizes under the transformer; [] = plain BERT
     stem_pool: int = 1            # max-pool width after each stem conv (1 = keep the length)
+    # kernel sizes (odd) of convolutions over the one-hot nucleotides, averaged over each token's span and
+    # added to its embedding (decaylm.models.bert); [] = off
+    nt_features: list = field(default_factory=list)
     aux_hours: list = field(default_factory=list)
     aux_libraries: list = field(default_factory=list)
 
@@ -233,6 +236,7 @@ LIST_KEYS = {"aux_hours": ("a list of hours", "give a list like [0, 4, 12]"),
              "kernel_sizes": ("a list of kernel sizes", "give a list like [9, 7, 5]"),
              "block_channels": ("a list of widths", "give a list like [64, 64, 48, 48]"),
              "conv_stem": ("a list of kernel sizes", "give a list like [9, 7]"),
+             "nt_features": ("a list of kernel sizes", "give a list like [9, 7], or [] for none"),
              "alphas": ("a list of penalties", "give a list like [0.1, 1, 10]"),
              "extra_sequences": ("a list of files", "give a FASTA or TSV path, or a list of them")}
 
@@ -286,10 +290,13 @@ def _check_architecture(where: str, arch) -> None:
             raise InputError(f"{where}.max_size", f"{arch.max_size} is not >= 2", "an ensemble has two or more members")
     if isinstance(arch, MaskedLM) and not 0 < arch.mask_prob < 1:
         raise InputError(f"{where}.mask_prob", f"{arch.mask_prob} is not in (0, 1)", "BERT uses 0.15")
-    for key in ("kernel_sizes", "conv_stem"):
+    for key in ("kernel_sizes", "conv_stem", "nt_features"):
         sizes = getattr(arch, key, None)
         if sizes is not None and not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in sizes):
             raise InputError(f"{where}.{key}", f"{sizes!r} is not a list of positive whole numbers", "e.g. [9, 7, 5]")
+    sizes = getattr(arch, "nt_features", [])
+    if any(k % 2 == 0 for k in sizes):  # an even kernel's output would sit half a base off the spans it is averaged over
+        raise InputError(f"{where}.nt_features", f"{sizes!r} holds an even kernel size", "give odd sizes, e.g. [9, 7]")
     if isinstance(arch, LegNetArchitecture):
         sizes = arch.block_channels
         if not sizes or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in sizes):

@@ -8,7 +8,7 @@ own. `encode` always gives [CLS] tokens... [SEP].
 Where each job lives:
 - specs: the config entries (kinds, default parameters, checks); free of transformers and torch, so
   the workflow checks every entry at start-up cheaply.
-- dna_tokenizer: DnaTokenizer (encode/decode), the special tokens, the folder's file names, and
+- dna_tokenizer: DnaTokenizer (encode/decode, and each token's nucleotide span), the special tokens, the folder's file names, and
   writing and loading a tokenizer folder.
 - segment: the pre-segmentation done in Python (overlapping k-mers, motif windows).
 - builders: one builder per kind (the BUILDERS table) making the Hugging Face tokenizer.

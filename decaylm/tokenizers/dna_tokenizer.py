@@ -13,12 +13,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from decaylm.errors import InputError
 from decaylm.io import write_json
 from decaylm.sequences import normalize_sequence  # upper-case, U -> T; other letters kept
-from decaylm.tokenizers.segment import join_overlapping, motif_windows, overlapping_kmers
+from decaylm.tokenizers.segment import join_overlapping, motif_starts, overlapping_starts
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 SPECIAL_ROLES = {
@@ -39,7 +40,7 @@ class DnaTokenizer:
     overlapping k-mers and rbp_window cut the sequence into words here (HF pre-tokenizers cannot make
     overlapping windows); their tokenizer.json maps space-separated words to ids. Every other kind
     is done wholly by tokenizer.json, so `PreTrainedTokenizerFast(tokenizer_file=...)` alone
-    reproduces it.
+    reproduces it. `encode_with_spans` also says which nucleotides each token stands for.
     """
 
     def __init__(self, kind: str, hf: PreTrainedTokenizerFast, params: dict | None = None,
@@ -80,10 +81,14 @@ class DnaTokenizer:
         return self.hf.unk_token_id
 
     def _text(self, sequence) -> str:
+        """What the fast tokenizer is given: the normalized sequence, or its pre-segmented words."""
         sequence = normalize_sequence(str(sequence))
-        if self._presegment is None:
-            return sequence
-        return " ".join(self._presegment(sequence))
+        return sequence if self._presegment is None else self._words(sequence, self._presegment(sequence))
+
+    def _words(self, sequence: str, starts: list[int]) -> str:
+        """The words of a pre-segmentation (the k nt from each start), joined by spaces."""
+        k = self.params["k"]
+        return " ".join(sequence[i : i + k] for i in starts)
 
     def segment(self, sequence: str) -> list[str]:
         """The tokens as strings, without [CLS]/[SEP]; an unknown piece shows as [UNK]."""
@@ -107,6 +112,35 @@ class DnaTokenizer:
             return_token_type_ids=False,
         )
         return out["input_ids"]
+
+    def encode_with_spans(self, sequences, max_length: int | None = None) -> tuple[list[list[int]], list[np.ndarray]]:
+        """encode_many's ids and, aligned with them, each token's nucleotide span: an (n_tokens, 2) array
+        of [start, end) in the normalized sequence. [CLS], [SEP] (any token the template adds) get the
+        empty span (0, 0); an [UNK] spans the letters it stands for; overlapping k-mer i spans [i, i + k),
+        a motif window its place. Cut at max_length, both are cut alike (the fast tokenizer cuts its
+        offsets with its ids)."""
+        sequences = [normalize_sequence(str(s)) for s in sequences]
+        if not sequences:
+            return [], []
+        starts, texts = None, sequences
+        if self._presegment is not None:
+            starts = [self._presegment(s) for s in sequences]
+            texts = [self._words(s, where) for s, where in zip(sequences, starts)]
+        out = self.hf(texts, truncation=max_length is not None, max_length=max_length, return_offsets_mapping=True,
+                      return_special_tokens_mask=True, return_attention_mask=False, return_token_type_ids=False)
+        spans = []
+        for i, (offsets, special) in enumerate(zip(out["offset_mapping"], out["special_tokens_mask"])):
+            span = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+            body = np.asarray(special, dtype=bool) == 0
+            if starts is not None and body.any():
+                # offsets are in the words' text: words of k nt (a sequence shorter than k is one shorter
+                # word) joined by one space, so word j begins at j * (k + 1) there and at starts[j] in the sequence
+                width = self.params["k"] + 1
+                word = span[body, 0] // width
+                span[body] += (np.asarray(starts[i])[word] - word * width)[:, None]
+            span[~body] = 0
+            spans.append(span)
+        return out["input_ids"], spans
 
     def decode(self, ids) -> str:
         """Back to the DNA sequence where the kind allows (the others: see decaylm.tokenizers)."""
@@ -139,14 +173,15 @@ class DnaTokenizer:
 
 
 def _presegmenter(kind: str, params: dict, hf):
-    """The Python pre-segmentation of a kind (see decaylm.tokenizers.segment), or None."""
+    """The Python pre-segmentation of a kind (decaylm.tokenizers.segment): a sequence -> where its words
+    (k nt each) start; None for kinds that tokenizer.json does wholly."""
     if kind == "kmer" and params.get("overlapping", True):
         k = params["k"]
-        return lambda s: overlapping_kmers(s, k)
+        return lambda s: overlapping_starts(s, k)
     if kind == "rbp_window":
         k = params["k"]
         kept = frozenset(t for t in hf.get_vocab() if t not in SPECIAL_TOKENS)
-        return lambda s: motif_windows(s, k, kept)
+        return lambda s: motif_starts(s, k, kept)
     return None
 
 

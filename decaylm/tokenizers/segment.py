@@ -2,22 +2,25 @@
 
 Hugging Face pre-tokenizers cannot make overlapping windows, so the overlapping k-mer and
 rbp_window kinds cut a sequence into space-separated words here (DnaTokenizer picks which), and
-their tokenizer.json only maps words to ids. `join_overlapping` undoes overlapping k-mers on decode.
+their tokenizer.json only maps words to ids. A word is the k nt from its start (`*_starts`), which
+is also where its token sits in the sequence (DnaTokenizer.encode_with_spans). `join_overlapping`
+undoes overlapping k-mers on decode.
 """
 
 from __future__ import annotations
 
 
-def overlapping_kmers(sequence: str, k: int) -> list[str]:
-    """All k-mer windows (DNABERT-1); a sequence shorter than k is one (out-of-vocabulary) word."""
+def overlapping_starts(sequence: str, k: int) -> list[int]:
+    """Where the k-mer windows start (DNABERT-1): every position with k nt left; a sequence shorter than
+    k is one (out-of-vocabulary) word at 0."""
     if len(sequence) < k:
-        return [sequence] if sequence else []
-    return [sequence[i : i + k] for i in range(len(sequence) - k + 1)]
+        return [0] if sequence else []
+    return list(range(len(sequence) - k + 1))
 
 
-def motif_windows(sequence: str, k: int, kept) -> list[str]:
-    """The k-mer windows found in `kept`, in order of position (overlaps allowed)."""
-    return [sequence[i : i + k] for i in range(len(sequence) - k + 1) if sequence[i : i + k] in kept]
+def motif_starts(sequence: str, k: int, kept) -> list[int]:
+    """Where the k-mer windows found in `kept` start, in order of position (overlaps allowed)."""
+    return [i for i in range(len(sequence) - k + 1) if sequence[i : i + k] in kept]
 
 
 def join_overlapping(tokens: list[str], k: int) -> str:
