@@ -17,7 +17,10 @@ and alpha selection), so a gain is the block's alone:
   of 22 nt, and the distance of the 3'-most site to the 3' end;
 - pairs: both kinds present (each pair of kinds), two or more sites of one kind, and site pairs counted
   by kind pair and spacing bin;
-- posk4: 4-mers counted per third of the reporter.
+- posk4: 4-mers counted per third of the reporter;
+- context (--simulated only): the simulator's own non-additive term, truth.tsv's context_effect (context-
+  dependent motifs, decaylm/simulate/kinetics.py): its gain over base is the share of the target that
+  the term carries beyond what the k-mer counts fit, out of fold (an oracle: no model is given it).
 
 Gains over the base carry a paired bootstrap interval over overlap groups and the spread over folds.
 docs/simulator.md ("What a linear k-mer model leaves on the real data") has the figures.
@@ -33,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
@@ -47,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from decaylm.expression import normalize_counts  # noqa: E402
 from decaylm.models import kmer_ridge  # noqa: E402
 from decaylm.models.registry import parse_model_spec  # noqa: E402
-from decaylm.simulate import config_from_params, write_simulation  # noqa: E402
+from decaylm.simulate import TRUTH_NAME, config_from_params, write_simulation  # noqa: E402
 from decaylm.simulate.elements import ELEMENT_KINDS, find_sites  # noqa: E402
 from decaylm.sources import read_raw  # noqa: E402
 from decaylm.split import overlap_groups  # noqa: E402
@@ -64,7 +68,8 @@ KIND_PAIRS = list(itertools.combinations_with_replacement(range(len(ELEMENT_KIND
 
 def load(config_path: Path, simulated_dir: Path | None = None):
     """Sequences, target and overlap groups as the pipeline builds them from `config_path`; with
-    `simulated_dir`, from the simulator's library of the config's data.simulate settings instead."""
+    `simulated_dir`, from the simulator's library of the config's data.simulate settings instead (then
+    also truth.tsv's context_effect per reporter, for the context block; else None)."""
     config = yaml.safe_load(config_path.read_text())
     data, target = dict(config["data"]), config["target"]
     if simulated_dir is not None:
@@ -81,7 +86,12 @@ def load(config_path: Path, simulated_dir: Path | None = None):
                            target.get("divisor", 1), kinetic=target)
     groups = overlap_groups(table["sequence"].tolist(), config["split"]["group_overlap_nt"])
     spec = parse_model_spec("KMER_RIDGE", config["models"]["KMER_RIDGE"]).architecture
-    return table["sequence"].to_numpy(), table["y"].to_numpy(float), groups, spec
+    context = None
+    if simulated_dir is not None:
+        truth = pd.read_csv(simulated_dir / TRUTH_NAME, sep="\t").set_index("id")
+        if "context_effect" in truth:
+            context = truth.loc[table["id"], "context_effect"].to_numpy(float)
+    return table["sequence"].to_numpy(), table["y"].to_numpy(float), groups, spec, context
 
 
 def _sites(sequences) -> list[list[tuple[int, int]]]:
@@ -174,7 +184,7 @@ class Cached:
 # model -> (extra blocks, the model its gain is measured against besides base)
 MODELS = {"base": ((), None), "+sites": (("sites",), None), "+sites+position": (("sites", "position"), "+sites"),
           "+sites+pairs": (("sites", "pairs"), "+sites"), "+posk4": (("posk4",), None),
-          "+all": (("sites", "position", "pairs", "posk4"), "+sites")}
+          "+all": (("sites", "position", "pairs", "posk4"), "+sites"), "+context": (("context",), None)}
 
 
 def pipeline(spec, folds, blocks: tuple[str, ...], cached: dict):
@@ -210,14 +220,22 @@ def main(argv=None) -> None:
                         help="the same measurement on the simulator's library (the config's data.simulate)")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
     args = parser.parse_args(argv)
-    models = {name: MODELS[name] for name in args.models.split(",")}
-    models.setdefault("base", MODELS["base"])
+    names = args.models.split(",")
     started = time.time()
     with tempfile.TemporaryDirectory() as work:
-        sequences, y, groups, spec = load(args.config, Path(work) if args.simulated else None)
+        sequences, y, groups, spec, context = load(args.config, Path(work) if args.simulated else None)
+    if context is None:  # the context block needs the simulator's truth
+        if "+context" in names and args.models != parser.get_default("models"):
+            raise SystemExit("+context needs --simulated data with the context term on")
+        names = [name for name in names if name != "+context"]
+    models = {name: MODELS[name] for name in names}
+    models.setdefault("base", MODELS["base"])
     print(f"{len(y)} reporters, {len(np.unique(groups))} overlap groups, target sd {y.std():.3f}; "
           f"k-mers 1..{spec.k_max}, {len(spec.alphas)} alphas, {spec.cv_folds} inner folds")
-    cached = {name: Cached(block, sequences) for name, block in BLOCKS.items()}
+    blocks = dict(BLOCKS)
+    if context is not None:
+        blocks["context"] = lambda _: sparse.csr_matrix(context[:, None])  # rows in the order of `sequences`
+    cached = {name: Cached(block, sequences) for name, block in blocks.items()}
     print("extra blocks: " + ", ".join(f"{name} {block.matrix.shape[1]} columns" for name, block in cached.items()))
     outer = list(GroupKFold(n_splits=FOLDS).split(sequences, groups=groups))
     predicted = {name: np.zeros(len(y)) for name in models}

@@ -139,7 +139,8 @@ def test_bad_kinetic_settings_name_the_key(change, key):
 # after onsets spread over 1-7 h (the default simulator's onsets barely vary: sd 0.15 h in 4-6 h).
 SIMULATION = {"hours": HOURS, "from_hour": 2, "to_hour": 8, "n_reporters": 2000, "seed": 3, "match_real_trend": False,
               "base_early_rate": 0.0, "early_rate_sd": 0.0, "kmer_early_sd": 0.0, "short_early_sd": 0.0,
-              "kmer_late_sd": 0.0, "short_late_sd": 0.0, "base_late_rate": 0.3, "late_rate_sd": 0.1,
+              "kmer_late_sd": 0.0, "short_late_sd": 0.0, "context_early_sd": 0.0, "context_late_sd": 0.0,
+              "base_late_rate": 0.3, "late_rate_sd": 0.1,
               "onset_mean": 4.0, "onset_sd": 1.5, "onset_min": 1.0, "onset_max": 7.0}
 
 

@@ -3,6 +3,7 @@ UTR-seq format, determinism, and the Snakemake script."""
 
 from __future__ import annotations
 
+import hashlib
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,7 +42,7 @@ def test_files_have_the_real_utrseq_format(tmp_path):
 
     truth = pd.read_csv(tmp_path / "truth.tsv", sep="\t")
     assert list(truth.columns) == ["id", "y_true", *ELEMENT_KINDS, "early_rate", "late_rate", "onset",
-                                   "kmer_effect", "sites"]
+                                   "kmer_effect", "context_effect", "sites"]
     assert list(truth["id"]) == list(seqs["id"])
     assert truth["y_true"].notna().all()
     # sites: every site as kind:start (1-based), in order of position; as many as the counts say
@@ -72,6 +73,40 @@ def test_same_seed_gives_identical_files_and_other_seed_differs(tmp_path):
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
         assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "c" / name).read_bytes()
+
+
+# sha256 of the files of SimulationConfig(n_reporters=300, seed=3) written by the simulator before the
+# context term (commit 83c5684, whose copy_decay was 0.85): with the term off and that copy_decay the
+# files must not change by a byte (numpy's generators and pandas' float format are part of this).
+BEFORE_CONTEXT = {
+    "reporter_counts.txt": "384877cb4e72aa9a63008faf679c3cdf72b94642ab5c36e70e307db66e8c1b62",
+    "reporter_seq.txt": "a7eb83e449104d9fc999b3f82ca21d3968f86e7d17966be0d3e0d95076381ff7",
+    "truth.tsv": "83c2b24058774e7a632d2e2566850d7660f722060fa6ad67a97c2113d6669d2b",
+}
+CONTEXT_OFF = {"context_early_sd": 0.0, "context_late_sd": 0.0, "copy_decay": 0.85}
+
+
+def test_without_the_context_term_the_files_are_as_before(tmp_path):
+    write_simulation(SimulationConfig(n_reporters=300, seed=3, **CONTEXT_OFF), tmp_path)
+    for name, digest in BEFORE_CONTEXT.items():
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest, name
+    assert "context_effect" not in pd.read_csv(tmp_path / "truth.tsv", sep="\t").columns
+
+
+def test_the_context_term_draws_nothing_from_the_reporters_stream(tmp_path):
+    """Turned on, the term changes the rates, y_true and the reads, but not the sequences, onsets or any
+    other draw: its motifs and effects come from their own stream (kmer_seed)."""
+    from decaylm.simulate import simulate
+
+    _, off_seqs, off = simulate(SimulationConfig(n_reporters=300, seed=3, **CONTEXT_OFF))
+    _, on_seqs, on = simulate(SimulationConfig(n_reporters=300, seed=3, **{**CONTEXT_OFF, "context_late_sd": 0.05}))
+    pd.testing.assert_frame_equal(off_seqs, on_seqs)
+    pd.testing.assert_series_equal(off["onset"], on["onset"])
+    pd.testing.assert_series_equal(off["kmer_effect"], on["kmer_effect"])
+    assert not on["y_true"].equals(off["y_true"])
+    # the rates differ by the term alone
+    moved = on["late_rate"] - off["late_rate"]
+    assert (moved != 0).any() and (on["early_rate"] == off["early_rate"]).all()
 
 
 def _run_script(tmp_path, sim):

@@ -8,8 +8,9 @@ models maternal mRNA clearance in the zebrafish embryo (Rabani et al. 2017). One
 - elements.py: the element kinds (KNOWN_KINDS, the five of MORPH_O's table, and NOVEL_KINDS:
   UUAG) and `find_sites`, the one scanner behind every site count.
 - sequences.py: background sequences like the real reporters' and the planted elements.
-- kinetics.py: decay rates from site strengths and a background of weak k-mer effects, and the
-  two-phase kinetics (`log2_expression`, `real_trend`).
+- kinetics.py: decay rates from site strengths, a background of weak k-mer effects and a
+  non-additive term (motifs whose effect depends on their flanks), and the two-phase kinetics
+  (`log2_expression`, `real_trend`).
 - library.py: `simulate` (one library: sequences, rates, reads) and `write_simulation` /
   `write_outputs` (reporter_counts.txt, reporter_seq.txt, truth.tsv; the format is there).
 - long_utrs.py: `simulate_long_utrs` / `write_long_utrs`, long 3'UTRs with elements at known
@@ -18,7 +19,7 @@ models maternal mRNA clearance in the zebrafish embryo (Rabani et al. 2017). One
   simulated data with the real data (run by benchmarks/calibrate_simulator.py).
 
 Same seed gives byte-identical files: the reporters come from one
-``numpy.random.default_rng(seed)`` stream, the k-mer effects from ``kmer_seed``, the long
+``numpy.random.default_rng(seed)`` stream, the k-mer effects and context motifs from ``kmer_seed``, the long
 3'UTRs from ``(seed, 1)``.
 """
 

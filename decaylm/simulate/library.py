@@ -17,12 +17,15 @@ serves real and simulated data:
 - ``truth.tsv``: id, y_true (noise-free log2 expression at ``to_hour`` minus at
   ``from_hour``), one column per element kind with the number of its sites in the
   sequence, early_rate, late_rate, onset, kmer_effect (the k-mer background's part of
-  y_true) and sites (every site as ``kind:start``, 1-based, ``;``-separated).
+  y_true), context_effect (the context-dependent motifs' part; only when that term is on, so
+  that files without it are byte for byte those of the simulator before it) and sites (every
+  site as ``kind:start``, 1-based, ``;``-separated).
 
 Which sites count: truth columns hold the sites found by scanning the final sequence (planted
 ones plus any the background made by chance), and y_true is computed from those same sites.
 Every random draw of the reporters comes from one ``numpy.random.default_rng(seed)`` stream,
-in a fixed order: changing the order changes every file.
+in a fixed order: changing the order changes every file. The biology (k-mer effects, context
+motifs) comes from streams of its own (``kmer_seed``), so turning a term on or off moves no other draw.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ import pandas as pd
 from decaylm.io import atomic_path, write_tsv
 from decaylm.simulate.config import SimulationConfig
 from decaylm.simulate.elements import ELEMENT_KINDS, sites_text
-from decaylm.simulate.kinetics import background_rates, element_strength, log2_expression, real_trend
+from decaylm.simulate.kinetics import (background_rates, context_on, context_rates, element_strength, log2_expression,
+                                      real_trend)
 from decaylm.simulate.sequences import plant_elements
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,9 @@ def simulate(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     bg_early, bg_late = background_rates(cfg, sequences)
     early_rate = cfg.base_early_rate + cfg.early_rate_sd * rng.standard_normal(n) + strength @ early_w + bg_early
     late_rate = cfg.base_late_rate + cfg.late_rate_sd * rng.standard_normal(n) + strength @ late_w + bg_late
+    if context_on(cfg):  # the non-additive term, from its own stream: off, nothing changes
+        context_early, context_late = context_rates(cfg, sequences)
+        early_rate, late_rate = early_rate + context_early, late_rate + context_late
     onset = np.clip(cfg.onset_mean + cfg.onset_sd * rng.standard_normal(n), cfg.onset_min, cfg.onset_max)
 
     expr = log2_expression(hours, early_rate, late_rate, onset)
@@ -116,6 +123,9 @@ def simulate(cfg: SimulationConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     truth["late_rate"] = late_rate
     truth["onset"] = onset
     truth["kmer_effect"] = kmer_part
+    if context_on(cfg):  # written only when the term acts, so that files without it are as before
+        context_expr = log2_expression([cfg.from_hour, cfg.to_hour], context_early, context_late, onset)
+        truth["context_effect"] = context_expr[:, 1] - context_expr[:, 0]
     truth["sites"] = [sites_text(seq) for seq in sequences]
     log.info(
         "simulated %d reporters x %d hours (seed %d): y_true mean %.2f sd %.2f",

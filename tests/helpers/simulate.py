@@ -12,9 +12,12 @@ import re
 
 AR = [f"AR{i:02d}" for i in range(1, 12)]
 
-# Elements planted often, no k-mer background and little other variation: the site-level mechanics are visible.
+# Elements planted often, no k-mer background (nor the context term) and little other variation: the
+# site-level mechanics are visible. copy_decay as strong as before the context term (the default's 0.92
+# is milder, docs/simulator.md), so that the test of diminishing returns keeps its power.
 STRUCTURED = dict(element_probs={"mir430": 0.3, "are": 0.3, "pumilio": 0.25, "polyu": 0.25, "gc_rich": 0.25},
-                  extra_copy_prob=0.25, kmer_density=0.0, short_kmer_max=0, early_rate_sd=0.01, late_rate_sd=0.02)
+                  extra_copy_prob=0.25, kmer_density=0.0, short_kmer_max=0, early_rate_sd=0.01, late_rate_sd=0.02,
+                  context_early_sd=0.0, context_late_sd=0.0, copy_decay=0.85)
 
 # Independent scanners (not the module's): overlapping occurrences / maximal runs.
 SCAN = {
