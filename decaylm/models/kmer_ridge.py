@@ -59,7 +59,7 @@ MAX_TABLE = 1 << 27  # entries of the largest weight table loaded (1 GiB); k_max
 CHUNK = 2048  # reporters counted at a time: enough rows for BLAS to run at speed; 90 MB of counts at k_max 6
 MAX_GRAM_FEATURES = 8000  # above (k_max 7: 21,844 over ACGT), the Grams outgrow memory: 3.8 GB each at k_max 7
 # Below this many training reporters the pipeline is as fast (its solver's iterations are still few) in a
-# fifth of the memory, the Grams' fixed cost (55 factorizations, 2.3 GB) does not pay, and every shipped
+# fifth of the memory, the Grams' fixed cost (56 factorizations, 2.3 GB) does not pay, and every shipped
 # config (at most about 31,000 training reporters) keeps its numbers: measured in docs/scale.md.
 MIN_GRAM_REPORTERS = 50_000
 
@@ -160,6 +160,14 @@ def ridge_solutions(gram, sums, cross, n, y_sum, alphas) -> tuple[np.ndarray, np
     return coefs, y_sum / n - coefs @ mean
 
 
+def _pipeline_fit(sequences, y, k_max: int, alphas, folds) -> RidgeFit:
+    """The scikit-learn pipeline's own fit, as a RidgeFit."""
+    pipeline = build(k_max, alphas, folds).fit(sequences, y)
+    vocabulary, ridge = pipeline[0].vocabulary_, pipeline[-1]
+    return RidgeFit(sorted(vocabulary, key=vocabulary.get), ridge.coef_, pipeline[1].scale_, float(ridge.intercept_),
+                    float(ridge.alpha_))
+
+
 # One BLAS thread: the job is sized for one (rules/models.smk), and on a busy machine OpenBLAS's threads spin:
 # with two of them a 700 x 700 Cholesky factorization took 70 times as long (measured on 2 shared cores).
 @threadpool_limits.wrap(limits=1, user_api="blas")
@@ -167,13 +175,12 @@ def fit_ridge(sequences, y, k_max: int, alphas, folds) -> RidgeFit:
     """The model that `build(k_max, alphas, folds).fit(sequences, y)` finds, in time linear in the reporters.
     folds: (train, test) index pairs whose test parts partition the reporters, as GroupKFold's do."""
     sequences, y = list(sequences), np.asarray(y, dtype=np.float64)
+    if len(sequences) < MIN_GRAM_REPORTERS:  # decided before counting: the pipeline counts for itself
+        return _pipeline_fit(sequences, y, k_max, alphas, folds)
     counter = KmerCounts(sequences, k_max)
     p, n_folds = len(counter.kmers), len(folds)
-    if p > MAX_GRAM_FEATURES or len(sequences) < MIN_GRAM_REPORTERS:  # the pipeline itself
-        pipeline = build(k_max, alphas, folds).fit(sequences, y)
-        vocabulary, ridge = pipeline[0].vocabulary_, pipeline[-1]
-        return RidgeFit(sorted(vocabulary, key=vocabulary.get), ridge.coef_, pipeline[1].scale_,
-                        float(ridge.intercept_), float(ridge.alpha_))
+    if p > MAX_GRAM_FEATURES:
+        return _pipeline_fit(sequences, y, k_max, alphas, folds)
     # Sums over each fold's reporters: the Gram matrix of their counts, the counts' sums and their products
     # with y. The counts are integers, so the Grams are exact, in whatever order the chunks come.
     gram, sums, cross = np.zeros((n_folds, p, p)), np.zeros((n_folds, p)), np.zeros((n_folds, p))
@@ -224,10 +231,6 @@ def train(split, spec: ModelSpec, out_dir) -> None:
     if n_groups < arch.cv_folds:
         raise InputError(f"models.{spec.name}.cv_folds", f"{arch.cv_folds} folds but only {n_groups} overlap groups "
                          "in the training split", "lower cv_folds")
-    if not arch.alphas or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and a > 0
-                                  for a in arch.alphas):  # the Cholesky factorizations need alpha > 0
-        raise InputError(f"models.{spec.name}.alphas", f"{arch.alphas} is not a list of penalties > 0",
-                         "give penalties > 0, like [0.1, 1, 10]")
     folds = list(GroupKFold(n_splits=arch.cv_folds).split(train_part, groups=train_part["group"]))
     fit = fit_ridge(train_part["sequence"], train_part["y"], arch.k_max, arch.alphas, folds)
     log.info("k-mers 1..%d: %d features; alpha chosen by grouped %d-fold CV on train: %g", arch.k_max,

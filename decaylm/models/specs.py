@@ -307,6 +307,11 @@ def _check_architecture(where: str, arch) -> None:
                 raise InputError(f"{where}.{key}", f"{getattr(arch, key)} is not >= 1", "give a whole number >= 1")
         if arch.shift < 0:
             raise InputError(f"{where}.shift", f"{arch.shift} is negative", "give 0 (off) or a number of nt")
+    if isinstance(arch, KmerRidge) and not (arch.alphas and all(
+            isinstance(a, (int, float)) and not isinstance(a, bool) and a > 0 for a in arch.alphas)):
+        # the Cholesky factorizations of decaylm.models.kmer_ridge need alpha > 0
+        raise InputError(f"{where}.alphas", f"{arch.alphas} is not a list of penalties > 0",
+                         "give penalties > 0, like [0.1, 1, 10]")
     if isinstance(arch, CNNArchitecture) and not arch.kernel_sizes:
         raise InputError(f"{where}.kernel_sizes", "is empty", "give at least one kernel size, e.g. [9, 7, 5]")
     hours = getattr(arch, "aux_hours", None)

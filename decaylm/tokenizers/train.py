@@ -87,7 +87,7 @@ def vocabulary_sample(sequences: list[str], targets, max_sequences: int | None, 
 def _learned_from(kind: str, params: dict, n_learned: int) -> int:
     """How many training sequences the vocabulary was learned from (meta.json's n_vocab_sequences):
     0 for a vocabulary fixed in advance (nucleotide, kmer, a known or given motif table, a checkpoint)."""
-    if kind in ("bpe", "wordpiece", "morfessor") or (kind == "rbp_window" and params["table"] == "train"):
+    if "max_sequences" in params or (kind == "rbp_window" and params["table"] == "train"):
         return n_learned
     return 0
 
